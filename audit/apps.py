@@ -1,0 +1,8 @@
+"""Django app configuration of `audit`."""
+
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    verbose_name = "Audit trail"

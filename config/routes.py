@@ -1,0 +1,60 @@
+"""The one table of every inbound message the node answers, and the handler that answers it.
+
+Adding a transaction is one line here plus one handler. Handlers are named by dotted path so
+that this table imports nothing and can be read on one screen.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SoapEndpoint:
+    """An HTTP path that speaks SOAP 1.2, with the WSDL `?wsdl` serves."""
+
+    name: str
+    path: str
+    wsdl: str  # file path relative to the project root
+
+
+@dataclass(frozen=True)
+class SoapRoute:
+    endpoint: str
+    action: str  # wsa:Action of the request
+    transaction: str  # the IHE transaction, as the audit trail names it
+    handler: str
+
+
+@dataclass(frozen=True)
+class HL7v2Route:
+    message_type: str  # MSH-9.1
+    trigger_event: str  # MSH-9.2
+    transaction: str
+    handler: str
+
+
+@dataclass(frozen=True)
+class DicomRoute:
+    event: str  # the pynetdicom event name
+    transaction: str
+    handler: str
+
+
+SOAP_ENDPOINTS = [
+    SoapEndpoint("registry", "xds/registry", "registry/wsdl/DocumentRegistry.wsdl"),
+    SoapEndpoint("repository", "xds/repository", "repository/wsdl/DocumentRepository.wsdl"),
+    SoapEndpoint("imaging", "xds/imaging", "imaging/wsdl/ImagingDocumentSource.wsdl"),
+    SoapEndpoint("diagnostics", "soap/echo", "ops/wsdl/Diagnostics.wsdl"),
+]
+
+SOAP_ROUTES = [
+    # Diagnostics: answers only when SOAP_ECHO_ENABLED is set (benchmarks, integration tests).
+    SoapRoute("diagnostics", "urn:hienode:diagnostics:Echo", "Echo", "ops.handlers.echo"),
+]
+
+HL7V2_ROUTES: list[HL7v2Route] = []
+
+DICOM_ROUTES = [
+    # PS3.7 9.1.5 C-ECHO; PS3.4 B Storage Service Class.
+    DicomRoute("EVT_C_ECHO", "C-ECHO", "imaging.dicom.handlers.c_echo"),
+    DicomRoute("EVT_C_STORE", "C-STORE", "imaging.dicom.handlers.c_store"),
+]

@@ -1,0 +1,179 @@
+"""Django settings, every one read from the environment with the embedded default beside it."""
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from lib.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    # The embedded default keeps one random key under var/, so sessions survive a restart
+    # without anyone having to invent a key; scaled deployments set SECRET_KEY.
+    given = env_str("SECRET_KEY")
+    if given:
+        return given
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "organisations",
+    "ops",
+    "audit",
+    "registry",
+    "repository",
+    "empi",
+    "imaging",
+    "fhir_api",
+    "mllp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # The admin's CSS and JS, served by the web process itself: no separate web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite under var/ by default, PostgreSQL when DATABASE_URL says so.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'hienode.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes write the same file: WAL lets readers go on while one writes, and
+    # IMMEDIATE takes the write lock at BEGIN so two writers queue instead of deadlocking.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_SQLITE_NAME") or None}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# Whitenoise finds the admin's files in the installed apps: no collectstatic step to forget.
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Celery: a broker that needs no server by default (kombu's SQLAlchemy transport on a
+# SQLite file); Redis or RabbitMQ when CELERY_BROKER_URL says so. Tasks always run in a worker.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 15)
+
+# --- Listeners. Plain ports for the demo; BIND_ADDRESS=0.0.0.0 to accept other machines.
+BIND_ADDRESS = env_str("BIND_ADDRESS", "127.0.0.1")
+HTTP_PORT = env_int("HTTP_PORT", 8080)
+HTTPS_PORT = env_int("HTTPS_PORT", 8443)
+MLLP_PORT = env_int("MLLP_PORT", 2575)
+DICOM_PORT = env_int("DICOM_PORT", 11112)
+DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "HIENODE")
+
+# --- SOAP (soap/): limits on what one request may bring.
+SOAP_MAX_REQUEST_BYTES = env_int("SOAP_MAX_REQUEST_BYTES", 1024 * 1024 * 1024)
+SOAP_MAX_ENVELOPE_BYTES = env_int("SOAP_MAX_ENVELOPE_BYTES", 32 * 1024 * 1024)
+SOAP_MAX_PART_BYTES = env_int("SOAP_MAX_PART_BYTES", 512 * 1024 * 1024)
+SOAP_MAX_PARTS = env_int("SOAP_MAX_PARTS", 1000)
+SOAP_TEMP_DIR = Path(env_str("SOAP_TEMP_DIR", str(VAR_DIR / "tmp" / "soap")))
+SOAP_ECHO_ENABLED = env_bool("SOAP_ECHO_ENABLED", False)
+
+# --- MLLP (mllp/).
+MLLP_MAX_MESSAGE_BYTES = env_int("MLLP_MAX_MESSAGE_BYTES", 1024 * 1024)
+MLLP_MAX_CONNECTIONS = env_int("MLLP_MAX_CONNECTIONS", 256)
+MLLP_IDLE_TIMEOUT = env_int("MLLP_IDLE_TIMEOUT", 300)
+MLLP_SENDING_APPLICATION = env_str("MLLP_SENDING_APPLICATION", "HIENODE")
+MLLP_SENDING_FACILITY = env_str("MLLP_SENDING_FACILITY", "HIE")
+
+# --- DICOM (imaging/dicom/).
+DICOM_MAX_PDU = env_int("DICOM_MAX_PDU", 131072)
+# A peer's declared PDU length above this closes the association before the PDU is read.
+DICOM_MAX_PDU_LENGTH = env_int("DICOM_MAX_PDU_LENGTH", 262144)
+DICOM_MAX_ASSOCIATIONS = env_int("DICOM_MAX_ASSOCIATIONS", 32)
+DICOM_STORAGE_DIR = Path(env_str("DICOM_STORAGE_DIR", str(VAR_DIR / "dicom" / "incoming")))
+
+# --- The affinity domain the demo bootstrap creates (DESIGN.md, Identities).
+AFFINITY_DOMAIN_AUTHORITY = env_str(
+    "AFFINITY_DOMAIN_AUTHORITY", "IHEHIE&1.3.6.1.4.1.21367.2005.3.7&ISO"
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # pynetdicom's debug output dumps datasets, which carry patient data.
+        "pynetdicom": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+HEALTH_MIN_FREE_BYTES = env_int("HEALTH_MIN_FREE_BYTES", 512 * 1024 * 1024)
+# Where /healthz reaches the listeners: loopback when they run beside web, a service name in compose.
+HEALTH_MLLP_HOST = env_str("HEALTH_MLLP_HOST", "")
+HEALTH_DICOM_HOST = env_str("HEALTH_DICOM_HOST", "")

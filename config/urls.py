@@ -1,0 +1,25 @@
+"""URLs: the SOAP endpoints of the routes table, the schemas their WSDLs import, health, admin."""
+
+from django.contrib import admin
+from django.urls import path, re_path
+
+from config.routes import SOAP_ENDPOINTS, SOAP_ROUTES
+from ops.health import healthz
+from soap.views import SoapView, schema_file
+
+
+def _soap_urls() -> list:
+    urls = []
+    for endpoint in SOAP_ENDPOINTS:
+        routes = {r.action: r for r in SOAP_ROUTES if r.endpoint == endpoint.name}
+        view = SoapView.as_view(endpoint=endpoint, routes=routes)
+        urls.append(path(endpoint.path, view, name=f"soap-{endpoint.name}"))
+    return urls
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    re_path(r"^schema/(?P<name>[A-Za-z0-9_./-]+\.xsd)$", schema_file, name="soap-schema"),
+    *_soap_urls(),
+    path("admin/", admin.site.urls),
+]

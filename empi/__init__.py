@@ -1,0 +1,1 @@
+"""The EMPI: persons, source patient records, matching, links, PIX/PDQ."""

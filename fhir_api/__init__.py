@@ -1,0 +1,1 @@
+"""The FHIR R4 facade: MHD, PIXm, PDQm, ImagingStudy, AuditEvent."""

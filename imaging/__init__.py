@@ -1,0 +1,1 @@
+"""Imaging: DICOM nodes, the storage SCP, KOS manifests, prior prefetch, RAD-69."""

@@ -1,0 +1,1 @@
+"""The node's DICOM edge: its application entity, the C-ECHO and C-STORE handlers."""

@@ -1,0 +1,157 @@
+"""The MLLP listener: an asyncio TCP server, one task per connection, handlers in worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from mllp.dispatch import Reply, Router
+from mllp.framing import Frame, FrameReader, frame
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int
+    max_connections: int
+    idle_timeout: float  # seconds a connection may stay silent; 0 for no limit
+    shutdown_grace: float = 10.0  # seconds a message being handled may take to finish at shutdown
+
+
+class Listener:
+    """Accepts connections and answers every message on each, in order (original mode, one
+    message in flight per connection); connections are independent of each other."""
+
+    def __init__(self, router: Router, limits: Limits, *, workers: int | None = None) -> None:
+        self.router = router
+        self.limits = limits
+        # Handlers are synchronous Django code: they run here, never on the event loop.
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp-handler")
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._busy: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Listen on host:port (0 picks a free port); returns the address bound."""
+        self._server = await asyncio.start_server(
+            self._accept, host, port, backlog=max(100, self.limits.max_connections),
+            reuse_address=True,
+        )
+        address = self._server.sockets[0].getsockname()
+        return str(address[0]), int(address[1])
+
+    async def stop(self) -> None:
+        """Stop accepting; let messages being handled finish and be answered; close the rest."""
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        for task in self._connections - self._busy:
+            task.cancel()
+        if self._connections:
+            await asyncio.wait(set(self._connections), timeout=self.limits.shutdown_grace)
+        for task in set(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = _peer(writer)
+        task = asyncio.current_task()
+        if task is None or self._stopping or len(self._connections) >= self.limits.max_connections:
+            logger.warning("%s refused: %d connections open", peer, len(self._connections))
+            await _close(writer)
+            return
+        self._connections.add(task)
+        try:
+            await self._converse(reader, writer, peer, task)
+        except TimeoutError:
+            logger.info("%s closed after %s s idle", peer, self.limits.idle_timeout)
+        except OSError as exc:  # the peer reset or vanished
+            logger.info("%s connection lost: %s", peer, type(exc).__name__)
+        except asyncio.CancelledError:
+            logger.info("%s closed at shutdown", peer)
+            raise
+        except Exception as exc:
+            # Never let one connection take the listener down; the text may quote the message.
+            logger.error("%s closed on %s", peer, type(exc).__name__)
+        finally:
+            self._connections.discard(task)
+            self._busy.discard(task)
+            await _close(writer)
+
+    async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                        peer: str, task: asyncio.Task[None]) -> None:
+        loop = asyncio.get_running_loop()
+        idle_timeout = self.limits.idle_timeout or None
+        frames = FrameReader(reader, max_message_bytes=self.limits.max_message_bytes,
+                             idle_timeout=idle_timeout)
+        async for event in frames:
+            self._busy.add(task)
+            try:
+                if isinstance(event, Frame):
+                    size = len(event.payload)
+                    reply = await loop.run_in_executor(
+                        self._executor, self.router.respond, event.payload
+                    )
+                else:
+                    size = event.size
+                    reply = self.router.reject_oversized(
+                        head=event.head, size=event.size, limit=self.limits.max_message_bytes
+                    )
+                writer.write(frame(reply.payload))
+                # A peer that does not read its ACK counts as idle too.
+                async with asyncio.timeout(idle_timeout):
+                    await writer.drain()
+                _log_exchange(peer, size, reply)
+            finally:
+                self._busy.discard(task)
+            if self._stopping:
+                return
+        if frames.mid_frame:
+            logger.info("%s closed in the middle of a message", peer)
+
+
+async def serve_until_signalled(listener: Listener, host: str, port: int, *,
+                                ready: Callable[[str, int], None] | None = None) -> None:
+    """Run the listener until SIGTERM or SIGINT, then stop it cleanly."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    bound_host, bound_port = await listener.start(host, port)
+    if ready is not None:
+        ready(bound_host, bound_port)
+    try:
+        await stop.wait()
+    finally:
+        await listener.stop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def _log_exchange(peer: str, size: int, reply: Reply) -> None:
+    # No patient data in logs: the peer, MSH-9, MSH-10, sizes and the ACK code only.
+    logger.info("%s %s %s: %d bytes in, %d bytes out, %s", peer, reply.message_code or "-",
+                reply.control_id or "-", size, len(reply.payload), reply.ack_code or "-")
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    address = writer.get_extra_info("peername")
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()

@@ -1,0 +1,39 @@
+"""The `mllp` process: HL7 v2 over MLLP on settings.BIND_ADDRESS:settings.MLLP_PORT."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from config.routes import HL7V2_ROUTES
+from mllp.dispatch import Router
+from mllp.listener import Limits, Listener, serve_until_signalled
+
+
+class Command(BaseCommand):
+    help = "Listen for HL7 v2 messages over MLLP and answer each (PIX/PDQ: ITI-8, ITI-9, ITI-21)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=settings.BIND_ADDRESS,
+                            help="address to listen on (default: BIND_ADDRESS)")
+        parser.add_argument("--port", type=int, default=settings.MLLP_PORT,
+                            help="port to listen on (default: MLLP_PORT)")
+
+    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
+        # Handlers are imported now, so that a wrong dotted path stops the process at start-up.
+        router = Router(HL7V2_ROUTES)
+        limits = Limits(
+            max_message_bytes=settings.MLLP_MAX_MESSAGE_BYTES,
+            max_connections=settings.MLLP_MAX_CONNECTIONS,
+            idle_timeout=settings.MLLP_IDLE_TIMEOUT,
+        )
+
+        def ready(bound_host: str, bound_port: int) -> None:
+            self.stdout.write(f"MLLP listener on {bound_host}:{bound_port} "
+                              f"({len(HL7V2_ROUTES)} HL7 v2 routes)")
+
+        asyncio.run(serve_until_signalled(Listener(router, limits), host, port, ready=ready))
+        self.stdout.write("MLLP listener stopped")

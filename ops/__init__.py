@@ -1,0 +1,1 @@
+"""The node looking after itself: process heartbeats and the health check."""

@@ -1,0 +1,8 @@
+"""Django app configuration of `ops`."""
+
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    name = "ops"
+    verbose_name = "Operations"

@@ -1,0 +1,1 @@
+"""The affinity domain and its affiliated organisations, with their assigning authorities."""

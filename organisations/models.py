@@ -1,0 +1,48 @@
+"""Affiliated organisations and the assigning authorities whose identifiers the node accepts."""
+
+from django.db import models
+
+
+class Organisation(models.Model):
+    """A hospital (or the exchange itself) taking part in the affinity domain."""
+
+    code = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AssigningAuthority(models.Model):
+    """An HL7 CX-4 assigning authority: a namespace and the ISO OID behind it."""
+
+    namespace_id = models.CharField(max_length=64, blank=True)
+    universal_id = models.CharField(max_length=64, unique=True)
+    universal_id_type = models.CharField(max_length=16, default="ISO")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="assigning_authorities", null=True
+    )
+    # The affinity domain's own authority: the enterprise IDs the registry accepts.
+    is_affinity_domain = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "assigning authorities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_affinity_domain"],
+                condition=models.Q(is_affinity_domain=True),
+                name="one_affinity_domain_authority",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.cx4
+
+    @property
+    def cx4(self) -> str:
+        """The authority as HL7 v2 writes it in CX-4 (`NS&OID&ISO`)."""
+        return f"{self.namespace_id}&{self.universal_id}&{self.universal_id_type}"

@@ -1,0 +1,117 @@
+"""Test-wide fixtures: the database each run uses, and real servers started on loopback."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from tests.servers.node import Node
+from tests.servers.orthanc import OrthancServer, start_orthanc
+from tests.servers.postgres import PostgresServer, start_postgres
+from tests.servers.redis import RedisServer, start_redis
+
+ON_POSTGRES = os.environ.get("TEST_DATABASE") == "postgresql"
+
+# For tests that start the node's processes: they share the test database, so data must be
+# committed (transactional tests), and the test database must exist.
+needs_node = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    server = start_postgres(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request: pytest.FixtureRequest,
+                                 tmp_path_factory: pytest.TempPathFactory) -> None:
+    """SQLite in a file the node's processes can share, or PostgreSQL started for this run."""
+    from django.conf import settings
+    from django.db import connections
+
+    db = cast(dict[str, Any], settings.DATABASES["default"])
+    if ON_POSTGRES:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        db.update(
+            ENGINE="django.db.backends.postgresql", NAME="hienode", USER=server.user,
+            PASSWORD="", HOST="127.0.0.1", PORT=str(server.port), OPTIONS={},
+            CONN_MAX_AGE=0,
+        )
+        db["TEST"]["NAME"] = "test_hienode"
+    else:
+        db["TEST"]["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+    # Nothing may have opened a connection with the settings of before.
+    connections.close_all()
+    local = cast(Any, connections)._connections
+    for alias in list(connections.settings):
+        if hasattr(local, alias):
+            delattr(local, alias)
+
+
+def database_url() -> str:
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def node_environment(request: pytest.FixtureRequest, django_db_setup: None,
+                     tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """What the node's processes are started with: this run's database and broker.
+
+    pytest-django creates the test database only for tests that ask for one, so every test
+    that starts the node is marked `django_db(transaction=True)` (see `needs_node`).
+    """
+    url = database_url()
+    if "test" not in url.rsplit("/", 1)[-1]:
+        pytest.fail("the node would start on a non-test database: mark the test with needs_node",
+                    pytrace=False)
+    env = {"DATABASE_URL": url}
+    if ON_POSTGRES:
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        env["CELERY_BROKER_URL"] = redis.url
+    else:
+        broker = tmp_path_factory.mktemp("broker") / "broker.sqlite3"
+        env["CELERY_BROKER_URL"] = f"sqla+sqlite:///{broker}"
+    return env
+
+
+@pytest.fixture(scope="session")
+def node(node_environment: dict[str, str],
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """The node, started lazily: a test calls `node.start("web", "mllp", ...)` for what it needs."""
+    running = Node(base=tmp_path_factory.mktemp("node"), env=node_environment)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def orthanc(tmp_path_factory: pytest.TempPathFactory, node: Node) -> Iterator[OrthancServer]:
+    """Hospital A's PACS, knowing the node as a DICOM modality."""
+    server = start_orthanc(
+        tmp_path_factory.mktemp("orthanc"), ae_title="HOSPA_PACS",
+        modalities={"HIENODE": ("HIENODE", "127.0.0.1", node.dicom_port)},
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return Path(__file__).parent / "fixtures"

@@ -1,0 +1,1 @@
+"""Tests of `imaging`: the storage SCP, DICOM nodes, manifests, prefetch."""

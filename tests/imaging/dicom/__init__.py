@@ -1,0 +1,1 @@
+"""Tests of `imaging.dicom`: the node's DICOM listener, against real peers."""

@@ -1,0 +1,1 @@
+"""Real servers on loopback for integration tests: PostgreSQL, Redis, Orthanc, the node itself."""

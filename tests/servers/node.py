@@ -1,0 +1,78 @@
+"""The node's own processes (web, worker, beat, mllp, dicom), started as `make serve` starts them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.servers.process import ServerProcess, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def procfile_commands() -> dict[str, str]:
+    """The Procfile's process types and their command lines: the one place they are written."""
+    commands = {}
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, command = line.split(":", 1)
+            commands[name.strip()] = command.strip()
+    return commands
+
+
+@dataclass
+class Node:
+    """A running node: its ports, its environment, and the processes started so far."""
+
+    base: Path
+    env: dict[str, str]
+    http_port: int = field(default_factory=free_port)
+    mllp_port: int = field(default_factory=free_port)
+    dicom_port: int = field(default_factory=free_port)
+    processes: dict[str, ServerProcess] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.env = {
+            **self.env,
+            "VAR_DIR": str(self.base / "var"),
+            "HTTP_PORT": str(self.http_port),
+            "MLLP_PORT": str(self.mllp_port),
+            "DICOM_PORT": str(self.dicom_port),
+            "BIND_ADDRESS": "127.0.0.1",
+            "SOAP_ECHO_ENABLED": "1",
+            # Small enough that the oversize tests stay quick, big enough for 10 MB round trips.
+            "SOAP_MAX_PART_BYTES": str(16 * 1024 * 1024),
+            "HEARTBEAT_SECONDS": "2",
+            "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def soap_temp_dir(self) -> Path:
+        return Path(self.env.get("SOAP_TEMP_DIR", self.base / "var" / "tmp" / "soap"))
+
+    def start(self, *names: str) -> Node:
+        commands = procfile_commands()
+        ports = {"web": self.http_port, "mllp": self.mllp_port, "dicom": self.dicom_port}
+        for name in names:
+            if name in self.processes and self.processes[name].alive():
+                continue
+            process = ServerProcess(
+                name, ["sh", "-c", f"exec {commands[name]}"], log_dir=self.base, env=self.env,
+                cwd=ROOT,
+            ).start()
+            self.processes[name] = process
+            if name in ports:
+                process.wait_for_port(ports[name], timeout=90)
+        return self
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
