@@ -40,7 +40,7 @@ def test_every_process_starts_and_healthz_is_all_green(node: Node) -> None:
     assert set(body["checks"]) == {"database", "broker", "worker", "disk", "mllp", "dicom"}
     assert all(check["ok"] for check in body["checks"].values()), body
     # The PostgreSQL run serves the scaled topology: PostgreSQL and Redis, not the embedded default.
-    expected = ("postgresql", "redis") if ON_POSTGRES else ("sqlite", "sqlalchemy")
+    expected = ("postgresql", "redis") if ON_POSTGRES else ("sqlite", "sqla")
     assert body["checks"]["database"]["vendor"] == expected[0]
     assert expected[1] in body["checks"]["broker"]["transport"].lower()
 
