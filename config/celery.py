@@ -18,3 +18,8 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     sender.add_periodic_task(
         float(settings.HEARTBEAT_SECONDS), sender.signature("ops.tasks.heartbeat"), name="heartbeat"
     )
+    # The safety net under on-commit forwarding: a record whose kick was lost still goes.
+    sender.add_periodic_task(
+        float(settings.AUDIT_FORWARD_SECONDS), sender.signature("audit.tasks.forward_audit_events"),
+        name="audit forwarding",
+    )

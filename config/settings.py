@@ -1,6 +1,7 @@
 """Django settings, every one read from the environment with the embedded default beside it."""
 
 import secrets
+import socket
 from pathlib import Path
 
 import dj_database_url
@@ -155,6 +156,18 @@ DICOM_MAX_PDU = env_int("DICOM_MAX_PDU", 131072)
 DICOM_MAX_PDU_LENGTH = env_int("DICOM_MAX_PDU_LENGTH", 262144)
 DICOM_MAX_ASSOCIATIONS = env_int("DICOM_MAX_ASSOCIATIONS", 32)
 DICOM_STORAGE_DIR = Path(env_str("DICOM_STORAGE_DIR", str(VAR_DIR / "dicom" / "incoming")))
+
+# --- ATNA (audit/): the audit record repository. Empty URL: the local audit table only.
+AUDIT_SYSLOG_URL = env_str("AUDIT_SYSLOG_URL")  # tls://host:6514 or udp://host:514
+AUDIT_SYSLOG_CA_FILE = env_str("AUDIT_SYSLOG_CA_FILE")
+AUDIT_SYSLOG_CERT_FILE = env_str("AUDIT_SYSLOG_CERT_FILE")
+AUDIT_SYSLOG_KEY_FILE = env_str("AUDIT_SYSLOG_KEY_FILE")
+AUDIT_SYSLOG_TIMEOUT = env_int("AUDIT_SYSLOG_TIMEOUT", 10)
+AUDIT_APP_NAME = env_str("AUDIT_APP_NAME", "hienode")
+# AuditSourceID of every record (PS3.15 A.5.1); empty: the DICOM AE title.
+AUDIT_SOURCE_ID = env_str("AUDIT_SOURCE_ID")
+AUDIT_HOSTNAME = env_str("AUDIT_HOSTNAME", socket.gethostname())
+AUDIT_FORWARD_SECONDS = env_int("AUDIT_FORWARD_SECONDS", 5)
 
 # --- The affinity domain the demo bootstrap creates (DESIGN.md, Identities).
 AFFINITY_DOMAIN_AUTHORITY = env_str(

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import path, re_path
 
+from audit.edges import soap_fault
 from config.routes import SOAP_ENDPOINTS, SOAP_ROUTES
 from ops.health import healthz
 from soap.views import SoapView, schema_file
@@ -12,7 +13,7 @@ def _soap_urls() -> list:
     urls = []
     for endpoint in SOAP_ENDPOINTS:
         routes = {r.action: r for r in SOAP_ROUTES if r.endpoint == endpoint.name}
-        view = SoapView.as_view(endpoint=endpoint, routes=routes)
+        view = SoapView.as_view(endpoint=endpoint, routes=routes, on_fault=soap_fault)
         urls.append(path(endpoint.path, view, name=f"soap-{endpoint.name}"))
     return urls
 

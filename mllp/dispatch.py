@@ -49,6 +49,7 @@ class Reply:
     message_code: str  # inbound MSH-9 as `ADT^A04`, "" when unreadable
     control_id: str  # inbound MSH-10
     ack_code: str  # MSA-1 of the reply
+    refusal: str = ""  # ERR-3 of an AE/AR this package built (`200 Unsupported message type`)
 
 
 class Router:
@@ -121,7 +122,8 @@ class Router:
 def _ack_reply(header: Header, code: AckCode, error: AckError, encoding: str) -> Reply:
     return Reply(payload=build_ack(header, code, error).encode(encoding, errors="replace"),
                  message_code=header.message_code, control_id=header.control_id,
-                 ack_code=code.value)
+                 ack_code=code.value,
+                 refusal=f"{error.condition.code} {error.condition.text}" if code != AckCode.ACCEPT else "")
 
 
 def _acknowledgment_code(text: str) -> str:

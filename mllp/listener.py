@@ -28,9 +28,12 @@ class Listener:
     """Accepts connections and answers every message on each, in order (original mode, one
     message in flight per connection); connections are independent of each other."""
 
-    def __init__(self, router: Router, limits: Limits, *, workers: int | None = None) -> None:
+    def __init__(self, router: Router, limits: Limits, *, workers: int | None = None,
+                 on_refusal: Callable[[str, Reply], None] | None = None) -> None:
         self.router = router
         self.limits = limits
+        # Called in a worker thread, before the AE/AR goes out, for every message refused here.
+        self.on_refusal = on_refusal
         # Handlers are synchronous Django code: they run here, never on the event loop.
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp-handler")
         self._server: asyncio.Server | None = None
@@ -62,6 +65,13 @@ class Listener:
         if self._server is not None:
             await self._server.wait_closed()
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+
+    def _refused(self, peer: str, reply: Reply) -> None:
+        assert self.on_refusal is not None
+        try:
+            self.on_refusal(peer, reply)
+        except Exception as exc:  # the ACK still goes; the failure is logged without its text
+            logger.error("%s refusal hook failed: %s", peer, type(exc).__name__)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = _peer(writer)
@@ -107,6 +117,8 @@ class Listener:
                     reply = self.router.reject_oversized(
                         head=event.head, size=event.size, limit=self.limits.max_message_bytes
                     )
+                if reply.refusal and self.on_refusal is not None:
+                    await loop.run_in_executor(self._executor, self._refused, peer, reply)
                 writer.write(frame(reply.payload))
                 # A peer that does not read its ACK counts as idle too.
                 async with asyncio.timeout(idle_timeout):

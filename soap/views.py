@@ -53,6 +53,8 @@ class SoapView(View):
 
     endpoint: Any = None  # config.routes.SoapEndpoint
     routes: dict[str, Any] = {}  # wsa:Action -> config.routes.SoapRoute
+    # Told of every fault this view answers with, to audit it; set by config/urls.py.
+    on_fault: Callable[[HttpRequest, Any, faults.SoapFault, str], None] | None = None
     http_method_names = ["get", "post"]
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -66,23 +68,26 @@ class SoapView(View):
         settings.SOAP_TEMP_DIR.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="req-", dir=settings.SOAP_TEMP_DIR))
         relates_to = None
+        action = ""
         response: HttpResponseBase
         try:
             soap_request = read_request(request, endpoint=self.endpoint.name, folder=folder)
             relates_to = soap_request.addressing.message_id
+            action = soap_request.addressing.action
             route = self.routes.get(soap_request.addressing.action)
             if route is None or not _enabled(route):
                 raise faults.action_not_supported(soap_request.addressing.action)
             response = render(_handler(route.handler)(soap_request), relates_to=relates_to,
                               as_mtom=soap_request.mtom)
         except faults.SoapFault as fault:
+            self._fault(request, fault, action)
             response = fault_response(fault, relates_to=relates_to)
         except Exception:
             # The client learns only that the node failed; the log has the traceback.
             logger.exception("SOAP handler failed at endpoint %s", self.endpoint.name)
-            response = fault_response(
-                faults.SoapFault("Receiver", "The node could not process the request."),
-                relates_to=relates_to)
+            failure = faults.SoapFault("Receiver", "The node could not process the request.")
+            self._fault(request, failure, action)
+            response = fault_response(failure, relates_to=relates_to)
         if response.streaming:
             # The request's files live until the response, which may stream them, has been sent.
             cast(Any, response)._resource_closers.append(
@@ -90,6 +95,15 @@ class SoapView(View):
         else:
             shutil.rmtree(folder, ignore_errors=True)
         return response
+
+
+    def _fault(self, request: HttpRequest, fault: faults.SoapFault, action: str) -> None:
+        if self.on_fault is None:
+            return
+        try:
+            self.on_fault(request, self.endpoint, fault, action)
+        except Exception:  # the fault still goes back; the audit failure is logged
+            logger.exception("auditing a SOAP fault failed at endpoint %s", self.endpoint.name)
 
 
 def _enabled(route: Any) -> bool:

@@ -21,6 +21,14 @@ ON_POSTGRES = os.environ.get("TEST_DATABASE") == "postgresql"
 needs_node = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tasks the test process itself enqueues (on-commit kicks) go to an in-memory broker; the
+    # node's processes under test get their real broker from `node_environment`.
+    from config.celery import app
+
+    app.conf.update(broker_url="memory://")
+
+
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     server = start_postgres(tmp_path_factory.mktemp("postgres"))

@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import cast
 
 from django.conf import settings
+from django.db import connections
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 
+from audit.edges import dicom_association
 from imaging.dicom import storage
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,12 @@ def _peer(event: Event) -> str:
 def c_echo(event: Event) -> int:
     """PS3.7 9.1.5: Verification always succeeds once the association is accepted."""
     logger.info("C-ECHO from %s: status 0x%04X", _peer(event), SUCCESS)
+    requestor = event.assoc.requestor
+    try:
+        dicom_association(calling_ae=str(requestor.ae_title).strip(), peer_host=str(requestor.address))
+    finally:
+        # Each association runs in a thread of its own: its database connection goes with it.
+        connections.close_all()
     return SUCCESS
 
 

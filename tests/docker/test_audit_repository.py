@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from audit.syslog import TlsSyslogSender
 from tests.docker.layout import DOCKER
 from tests.servers.process import ServerProcess, free_port, require_binary
 
@@ -28,11 +29,19 @@ class AuditRepository:
     certs: Path
     log: Path
 
-    def send(self, message: str, *, with_certificate: bool = True) -> None:
-        """One RFC 5425 frame (octet-counted) over TLS, as the node's syslog sender sends it."""
+    def send(self, message: str) -> None:
+        """One record through the node's own syslog sender: RFC 5425 over mutual TLS."""
+        sender = TlsSyslogSender("127.0.0.1", self.port, ca_file=self.certs / "ca.pem",
+                                 cert_file=self.certs / "node.pem",
+                                 key_file=self.certs / "node-key.pem", timeout=10)
+        try:
+            sender.send([message.encode()])
+        finally:
+            sender.close()
+
+    def send_without_certificate(self, message: str) -> None:
+        """One RFC 5425 frame (octet-counted) over TLS, from a client with no certificate."""
         context = ssl.create_default_context(cafile=str(self.certs / "ca.pem"))
-        if with_certificate:
-            context.load_cert_chain(self.certs / "node.pem", self.certs / "node-key.pem")
         data = message.encode()
         with socket.create_connection(("127.0.0.1", self.port), timeout=10) as raw, \
                 context.wrap_socket(raw, server_hostname="rsyslog") as tls:
@@ -110,7 +119,7 @@ def test_the_audit_repository_refuses_a_sender_without_a_client_certificate(
     refused, accepted = uuid.uuid4().hex, uuid.uuid4().hex
     # TLS 1.2 fails the handshake; TLS 1.3 lets the client write, then drops the connection.
     with contextlib.suppress(ssl.SSLError, OSError):
-        audit_repository.send(audit_message(refused), with_certificate=False)
+        audit_repository.send_without_certificate(audit_message(refused))
     audit_repository.send(audit_message(accepted))
     audit_repository.wait_for(accepted)
     assert refused not in audit_repository.log.read_text(errors="replace")

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from audit.edges import hl7_refused
 from config.routes import HL7V2_ROUTES
 from mllp.dispatch import Router
 from mllp.listener import Limits, Listener, serve_until_signalled
@@ -35,5 +36,6 @@ class Command(BaseCommand):
             self.stdout.write(f"MLLP listener on {bound_host}:{bound_port} "
                               f"({len(HL7V2_ROUTES)} HL7 v2 routes)")
 
-        asyncio.run(serve_until_signalled(Listener(router, limits), host, port, ready=ready))
+        listener = Listener(router, limits, on_refusal=hl7_refused)
+        asyncio.run(serve_until_signalled(listener, host, port, ready=ready))
         self.stdout.write("MLLP listener stopped")

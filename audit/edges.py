@@ -1,0 +1,49 @@
+"""Audit records for what the protocol edges refuse or accept before any transaction runs.
+
+The edges (soap/, mllp/, imaging/dicom/) stay free of the audit domain: config/urls.py and the
+listeners' commands hand them these functions. Each records in a transaction of its own, since
+a refused request has no business change to ride on (ITI TF-2: every access is accounted for).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from audit import events
+from audit.events import USE_OF_RESTRICTED_FUNCTION, Peer
+from audit.services import record_alone
+
+
+def soap_fault(request: HttpRequest, endpoint: Any, fault: Any, action: str) -> None:
+    """A SOAP request answered with a fault: hostile, malformed, or for an action we lack."""
+    subcode = f"/{fault.subcode[1]}" if fault.subcode else ""
+    outcome = 8 if fault.code == "Receiver" else 4
+    description = (f"SOAP fault {fault.code}{subcode} at /{endpoint.path}"
+                   f"{' for ' + action if action else ''}: {fault.reason}")
+    record_alone(events.security_alert(
+        type_code=USE_OF_RESTRICTED_FUNCTION, outcome=outcome, description=description[:1000],
+        performer=Peer(user_id=request.META.get("REMOTE_ADDR", ""),
+                       host=request.META.get("REMOTE_ADDR", "")),
+        subject=request.build_absolute_uri(request.path), subject_type="uri",
+    ), organisation=getattr(request, "organisation_code", ""))
+
+
+def hl7_refused(peer: str, reply: Any) -> None:
+    """An HL7 v2 message answered AE or AR by the listener itself (no handler took it)."""
+    host = peer.rsplit(":", 1)[0]
+    description = (f"HL7 v2 {reply.message_code or 'unreadable message'} "
+                   f"(MSH-10 {reply.control_id or '-'}) answered {reply.ack_code}: {reply.refusal}")
+    record_alone(events.security_alert(
+        type_code=USE_OF_RESTRICTED_FUNCTION, outcome=4, description=description[:1000],
+        performer=Peer(user_id=peer, host=host), subject=host,
+    ))
+
+
+def dicom_association(*, calling_ae: str, peer_host: str) -> None:
+    """A DICOM node authenticated by AE title on an association the node accepted (C-ECHO)."""
+    record_alone(events.user_authentication(
+        user=Peer(user_id=calling_ae, host=peer_host), event="login",
+        outcome_description="DICOM association accepted",
+    ))

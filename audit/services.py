@@ -1,0 +1,126 @@
+"""Writes of the audit trail: record an event, seal recorded events into the chain."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.chain import link_hash
+from audit.models import AuditChain, AuditEvent
+from audit.records import AuditRecord, to_json
+
+# Forwarding is started at most this often per process; beat's safety net covers the rest.
+_KICK_INTERVAL = 0.5
+_last_kick = 0.0
+_kick_lock = threading.Lock()
+
+
+def record(record: AuditRecord, *, organisation: str = "") -> AuditEvent:
+    """Write an audit event in the caller's transaction: it commits or rolls back with it.
+
+    A failed or refused request has no business change to ride on: its edge calls this inside
+    `transaction.atomic()` of its own, after the request's transaction rolled back.
+    """
+    requestor = record.requestor
+    event = AuditEvent.objects.create(
+        event_datetime=record.event_datetime,
+        event_id=record.event_id.code,
+        event_name=record.event_id.display_name[:64],
+        action_code=record.action_code,
+        outcome=record.outcome,
+        transaction=record.transaction,
+        user_id=(requestor.user_id if requestor else "")[:256],
+        source_address=(requestor.network_access_point_id if requestor else "")[:64],
+        organisation=organisation[:64],
+        patient_ids="|".join(record.patient_ids),
+        record=to_json(record),
+    )
+    transaction.on_commit(_kick_forwarding)
+    return event
+
+
+def record_alone(record_: AuditRecord, *, organisation: str = "") -> AuditEvent:
+    """Record in a transaction of its own: for refusals, whose request changed nothing."""
+    with transaction.atomic():
+        return record(record_, organisation=organisation)
+
+
+def _kick_forwarding() -> None:
+    global _last_kick
+    with _kick_lock:
+        now = time.monotonic()
+        if now - _last_kick < _KICK_INTERVAL:
+            return
+        _last_kick = now
+    from audit.tasks import forward_audit_events
+
+    try:
+        forward_audit_events.delay()
+    except Exception:  # the broker may be down; beat's safety net retries
+        _last_kick = 0.0
+
+
+def seal_pending(*, limit: int = 2000) -> int:
+    """Give committed, unsealed events their sequenceId and chain hash, in commit-visible order.
+
+    One sealer at a time: the chain head is locked for update (SQLite's IMMEDIATE transactions
+    serialize writers anyway). Returns how many rows were sealed.
+    """
+    with transaction.atomic():
+        head = _chain_head(for_update=True)
+        pending = list(AuditEvent.objects.filter(sequence_id__isnull=True).order_by("id")[:limit])
+        sequence_id, prev_hash = head.last_sequence_id, head.last_hash
+        for event in pending:
+            sequence_id += 1
+            event.sequence_id = sequence_id
+            event.prev_hash = prev_hash
+            event.hash = prev_hash = link_hash(prev_hash=prev_hash, sequence_id=sequence_id,
+                                               record=event.record)
+        if pending:
+            AuditEvent.objects.bulk_update(pending, ["sequence_id", "prev_hash", "hash"],
+                                           batch_size=500)
+            head.last_sequence_id, head.last_hash = sequence_id, prev_hash
+            head.save(update_fields=["last_sequence_id", "last_hash"])
+    return len(pending)
+
+
+def _chain_head(*, for_update: bool) -> AuditChain:
+    query = AuditChain.objects.select_for_update() if for_update else AuditChain.objects
+    head = query.filter(pk=1).first()
+    if head is None:
+        head, _ = AuditChain.objects.get_or_create(pk=1)
+    return head
+
+
+def forwarding_lease_acquire(*, owner: str, seconds: int) -> bool:
+    """Take the forwarder's lease unless another live forwarder holds it."""
+    now = timezone.now()
+    _chain_head(for_update=False)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now) | Q(lease_owner=owner)
+    return bool(AuditChain.objects.filter(free, pk=1).update(
+        lease_owner=owner, lease_until=now + timedelta(seconds=seconds)))
+
+
+def forwarding_lease_release(*, owner: str) -> None:
+    AuditChain.objects.filter(pk=1, lease_owner=owner).update(lease_owner="", lease_until=None)
+
+
+def events_mark_sent(*, ids: list[int]) -> None:
+    now = timezone.now()
+    AuditEvent.objects.filter(id__in=ids).update(sent_at=now)
+    AuditChain.objects.filter(pk=1).update(last_sent_at=now, failing_since=None, last_error="")
+
+
+def forwarding_failure_note(*, error: str) -> bool:
+    """Note a failed delivery; True when this starts a new failure episode (alert once)."""
+    now = timezone.now()
+    started = AuditChain.objects.filter(pk=1, failing_since__isnull=True).update(
+        failing_since=now, last_error=error[:2000])
+    if not started:
+        AuditChain.objects.filter(pk=1).update(last_error=error[:2000])
+    return bool(started)
