@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from audit import events
-from audit.events import USE_OF_RESTRICTED_FUNCTION, Peer
+from audit.events import NODE_AUTHENTICATION, USE_OF_RESTRICTED_FUNCTION, Peer
 from audit.services import record_alone
 
 
@@ -46,4 +46,25 @@ def dicom_association(*, calling_ae: str, peer_host: str) -> None:
     record_alone(events.user_authentication(
         user=Peer(user_id=calling_ae, host=peer_host), event="login",
         outcome_description="DICOM association accepted",
+    ))
+
+
+def tls_refused(*, protocol: str, peer_host: str, reason: str) -> None:
+    """A peer whose TLS handshake the node refused: no certificate, an unknown CA, an old
+    protocol version (ITI TF-2 3.19: a failed node authentication is a security alert)."""
+    description = f"{protocol} TLS handshake from {peer_host} refused: {reason}"
+    record_alone(events.security_alert(
+        type_code=NODE_AUTHENTICATION, outcome=4, description=description[:1000],
+        performer=Peer(user_id=peer_host, host=peer_host), subject=peer_host,
+    ))
+
+
+def certificate_unknown(*, protocol: str, peer_host: str, subject: str, fingerprint: str) -> None:
+    """A peer with a certificate the exchange's CA issued but no organisation holds: the TLS
+    session succeeded, the node still refused it (ITI TF-2 3.19)."""
+    description = (f"{protocol} client certificate {subject} (SHA-256 {fingerprint}) from "
+                   f"{peer_host} belongs to no active organisation")
+    record_alone(events.security_alert(
+        type_code=NODE_AUTHENTICATION, outcome=4, description=description[:1000],
+        performer=Peer(user_id=subject[:256] or peer_host, host=peer_host), subject=peer_host,
     ))

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # ITI-19: who a client certificate on the HTTPS port belongs to, before anything is served.
+    "organisations.middleware.ClientCertificateMiddleware",
     # The admin's CSS and JS, served by the web process itself: no separate web server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,6 +137,18 @@ MLLP_PORT = env_int("MLLP_PORT", 2575)
 DICOM_PORT = env_int("DICOM_PORT", 11112)
 DICOM_AE_TITLE = env_str("DICOM_AE_TITLE", "HIENODE")
 
+# --- ITI-19 Authenticate Node (ITI TF-2 3.19): mutually authenticated TLS beside the plain ports.
+# The node's certificate and key, and the CA that issues the affiliated organisations' client
+# certificates. The TLS listeners (webtls, and a second port in mllp and dicom) run only when
+# all three are set; which organisation holds a certificate is kept in the database.
+TLS_CERT_FILE = env_str("TLS_CERT_FILE")
+TLS_KEY_FILE = env_str("TLS_KEY_FILE")
+TLS_CA_FILE = env_str("TLS_CA_FILE")
+TLS_ENABLED = bool(TLS_CERT_FILE and TLS_KEY_FILE and TLS_CA_FILE)
+MLLP_TLS_PORT = env_int("MLLP_TLS_PORT", 2576)
+# PS3.15 B.1: DICOM's registered port for TLS connections.
+DICOM_TLS_PORT = env_int("DICOM_TLS_PORT", 2762)
+
 # --- SOAP (soap/): limits on what one request may bring.
 SOAP_MAX_REQUEST_BYTES = env_int("SOAP_MAX_REQUEST_BYTES", 1024 * 1024 * 1024)
 SOAP_MAX_ENVELOPE_BYTES = env_int("SOAP_MAX_ENVELOPE_BYTES", 32 * 1024 * 1024)
@@ -168,6 +182,14 @@ AUDIT_APP_NAME = env_str("AUDIT_APP_NAME", "hienode")
 AUDIT_SOURCE_ID = env_str("AUDIT_SOURCE_ID")
 AUDIT_HOSTNAME = env_str("AUDIT_HOSTNAME", socket.gethostname())
 AUDIT_FORWARD_SECONDS = env_int("AUDIT_FORWARD_SECONDS", 5)
+# Records per write to the audit repository; each write is followed by one probe of the session.
+AUDIT_FORWARD_BATCH = env_int("AUDIT_FORWARD_BATCH", 1000)
+# A forwarder that stops renewing (killed) keeps others out this long (> AUDIT_SYSLOG_TIMEOUT + a batch).
+AUDIT_FORWARD_LEASE_SECONDS = env_int("AUDIT_FORWARD_LEASE_SECONDS", 120)
+# The longest wait between two attempts while the audit repository is down or refuses the node.
+AUDIT_FORWARD_MAX_BACKOFF_SECONDS = env_int("AUDIT_FORWARD_MAX_BACKOFF_SECONDS", 60)
+# How long the TLS sender waits after each batch for the repository to object (a TLS 1.3 refusal).
+AUDIT_SYSLOG_PROBE_TIMEOUT = float(env_str("AUDIT_SYSLOG_PROBE_TIMEOUT", "0.25"))
 
 # --- The affinity domain the demo bootstrap creates (DESIGN.md, Identities).
 AFFINITY_DOMAIN_AUTHORITY = env_str(

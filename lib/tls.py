@@ -8,10 +8,18 @@ sender (audit/syslog.py) and the listeners build their contexts here and nowhere
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
 
 StrPath = str | os.PathLike[str]
+
+# Seconds a peer may take over its handshake before the listener gives up on it.
+HANDSHAKE_TIMEOUT = 30.0
 
 # RFC 9325 4.2: ECDHE with AES-GCM, AES-128 first (4.2.1); ChaCha20-Poly1305 (RFC 7905) for
 # peers without AES hardware. TLS 1.3 suites are all AEAD and stay at OpenSSL's defaults.
@@ -55,6 +63,45 @@ def server_context(*, cert_file: StrPath, key_file: StrPath, ca_file: StrPath | 
     # RFC 9325 4.2.1: the server picks, from what the client offers, in our order.
     context.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
     return context
+
+
+@dataclass(frozen=True)
+class TlsGate:
+    """What a listener's TLS port needs for ITI-19: the context, and whom to tell about peers.
+
+    `on_refused(peer_host, reason)`: a handshake failed (no certificate, an unknown CA, TLS 1.1).
+    `authenticate(peer_host, der)`: the organisation code holding the CA-verified certificate, or
+    None to refuse the peer. Both may block (they write the audit trail): call them off any loop.
+    """
+
+    context: ssl.SSLContext
+    on_refused: Callable[[str, str], None]
+    authenticate: Callable[[str, bytes], str | None]
+
+    def refused(self, peer_host: str, reason: str) -> None:
+        """Tell `on_refused`; the peer stays refused even if the hook fails."""
+        try:
+            self.on_refused(peer_host, reason)
+        except Exception as exc:  # its text may quote the peer's data: the type only
+            logger.error("on_refused for %s failed: %s", peer_host, type(exc).__name__)
+
+    def admit(self, peer_host: str, der: bytes | None) -> str | None:
+        """The organisation code `authenticate` gives the certificate; None (refuse) when there
+        is no certificate or the hook fails: the gate stays shut."""
+        if not der:
+            return None
+        try:
+            return self.authenticate(peer_host, der)
+        except Exception as exc:
+            logger.error("authenticate for %s failed: %s", peer_host, type(exc).__name__)
+            return None
+
+
+def refusal_reason(exc: ssl.SSLError) -> str:
+    """Why a handshake failed, in OpenSSL's words: `CERTIFICATE_VERIFY_FAILED: self-signed ...`."""
+    reason = str(exc.reason or type(exc).__name__)
+    detail = getattr(exc, "verify_message", "")
+    return f"{reason}: {detail}" if detail else reason
 
 
 def _harden(context: ssl.SSLContext) -> None:

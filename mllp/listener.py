@@ -1,15 +1,23 @@
-"""The MLLP listener: an asyncio TCP server, one task per connection, handlers in worker threads."""
+"""The MLLP listener: an asyncio TCP server, one task per connection, handlers in worker threads.
+
+Beside the plain port, a second one may speak MLLP over mutually authenticated TLS (ITI TF-2
+3.19, ITI-19): the connection is accepted as TCP, then the handshake runs inside the connection's
+own task, where a refusal is known together with the peer that caused it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
+import ssl
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from lib.tls import HANDSHAKE_TIMEOUT, TlsGate, refusal_reason
 from mllp.dispatch import Reply, Router
 from mllp.framing import Frame, FrameReader, frame
 
@@ -22,6 +30,7 @@ class Limits:
     max_connections: int
     idle_timeout: float  # seconds a connection may stay silent; 0 for no limit
     shutdown_grace: float = 10.0  # seconds a message being handled may take to finish at shutdown
+    handshake_timeout: float = HANDSHAKE_TIMEOUT  # seconds a TLS peer may take to authenticate
 
 
 class Listener:
@@ -36,25 +45,27 @@ class Listener:
         self.on_refusal = on_refusal
         # Handlers are synchronous Django code: they run here, never on the event loop.
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp-handler")
-        self._server: asyncio.Server | None = None
+        self._servers: list[asyncio.Server] = []
         self._connections: set[asyncio.Task[None]] = set()
         self._busy: set[asyncio.Task[None]] = set()
         self._stopping = False
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Listen on host:port (0 picks a free port); returns the address bound."""
-        self._server = await asyncio.start_server(
-            self._accept, host, port, backlog=max(100, self.limits.max_connections),
-            reuse_address=True,
+    async def start(self, host: str, port: int, *, gate: TlsGate | None = None) -> tuple[str, int]:
+        """Listen on host:port (0 picks a free port), over TLS through `gate` if given; returns
+        the address bound. Every port shares the connection limit and the handlers."""
+        server = await asyncio.start_server(
+            functools.partial(self._accept, gate=gate), host, port,
+            backlog=max(100, self.limits.max_connections), reuse_address=True,
         )
-        address = self._server.sockets[0].getsockname()
+        self._servers.append(server)
+        address = server.sockets[0].getsockname()
         return str(address[0]), int(address[1])
 
     async def stop(self) -> None:
         """Stop accepting; let messages being handled finish and be answered; close the rest."""
         self._stopping = True
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         for task in self._connections - self._busy:
             task.cancel()
         if self._connections:
@@ -62,8 +73,8 @@ class Listener:
         for task in set(self._connections):
             task.cancel()
         await asyncio.gather(*self._connections, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in self._servers:
+            await server.wait_closed()
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
     def _refused(self, peer: str, reply: Reply) -> None:
@@ -73,7 +84,8 @@ class Listener:
         except Exception as exc:  # the ACK still goes; the failure is logged without its text
             logger.error("%s refusal hook failed: %s", peer, type(exc).__name__)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                      gate: TlsGate | None = None) -> None:
         peer = _peer(writer)
         task = asyncio.current_task()
         if task is None or self._stopping or len(self._connections) >= self.limits.max_connections:
@@ -82,6 +94,8 @@ class Listener:
             return
         self._connections.add(task)
         try:
+            if gate is not None and not await self._authenticate(writer, peer, gate):
+                return
             await self._converse(reader, writer, peer, task)
         except TimeoutError:
             logger.info("%s closed after %s s idle", peer, self.limits.idle_timeout)
@@ -97,6 +111,32 @@ class Listener:
             self._connections.discard(task)
             self._busy.discard(task)
             await _close(writer)
+
+    async def _authenticate(self, writer: asyncio.StreamWriter, peer: str, gate: TlsGate) -> bool:
+        """The TLS handshake, then whose certificate it is (ITI TF-2 3.19); False: close."""
+        loop = asyncio.get_running_loop()
+        host = _host(writer)
+        try:
+            await writer.start_tls(gate.context, ssl_handshake_timeout=self.limits.handshake_timeout)
+        except ssl.SSLEOFError:
+            logger.info("%s left during the TLS handshake", peer)  # a port probe: nothing to audit
+            return False
+        except ssl.SSLError as exc:
+            reason = refusal_reason(exc)
+            logger.warning("%s refused in the TLS handshake: %s", peer, reason)
+            await loop.run_in_executor(self._executor, gate.refused, host, reason)
+            return False
+        except OSError as exc:  # reset, or the handshake timed out
+            logger.info("%s lost during the TLS handshake: %s", peer, type(exc).__name__)
+            return False
+        tls = writer.get_extra_info("ssl_object")
+        der = tls.getpeercert(binary_form=True) if tls is not None else None
+        organisation = await loop.run_in_executor(self._executor, gate.admit, host, der)
+        if not organisation:
+            logger.warning("%s refused: its certificate belongs to no organisation", peer)
+            return False
+        logger.info("%s authenticated as %s", peer, organisation)
+        return True
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                         peer: str, task: asyncio.Task[None]) -> None:
@@ -133,15 +173,20 @@ class Listener:
 
 
 async def serve_until_signalled(listener: Listener, host: str, port: int, *,
-                                ready: Callable[[str, int], None] | None = None) -> None:
-    """Run the listener until SIGTERM or SIGINT, then stop it cleanly."""
+                                ready: Callable[[str, int], None] | None = None,
+                                tls_port: int | None = None, gate: TlsGate | None = None) -> None:
+    """Run the listener until SIGTERM or SIGINT, then stop it cleanly; with a `gate`, on
+    `tls_port` too. `ready` hears of each address bound."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    bound_host, bound_port = await listener.start(host, port)
+    bound = [await listener.start(host, port)]
+    if gate is not None and tls_port is not None:
+        bound.append(await listener.start(host, tls_port, gate=gate))
     if ready is not None:
-        ready(bound_host, bound_port)
+        for bound_host, bound_port in bound:
+            ready(bound_host, bound_port)
     try:
         await stop.wait()
     finally:
@@ -154,6 +199,11 @@ def _log_exchange(peer: str, size: int, reply: Reply) -> None:
     # No patient data in logs: the peer, MSH-9, MSH-10, sizes and the ACK code only.
     logger.info("%s %s %s: %d bytes in, %d bytes out, %s", peer, reply.message_code or "-",
                 reply.control_id or "-", size, len(reply.payload), reply.ack_code or "-")
+
+
+def _host(writer: asyncio.StreamWriter) -> str:
+    address = writer.get_extra_info("peername")
+    return str(address[0]) if isinstance(address, tuple) and address else str(address)
 
 
 def _peer(writer: asyncio.StreamWriter) -> str:

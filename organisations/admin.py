@@ -1,8 +1,20 @@
-"""The operators' view of organisations and their assigning authorities."""
+"""The operators' view of organisations, their assigning authorities and client certificates."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.utils import timezone
 
-from organisations.models import AssigningAuthority, Organisation
+from organisations.certificates import CertificateFacts, UnreadableCertificate, read_pem
+from organisations.models import AssigningAuthority, ClientCertificate, Organisation
+from organisations.selectors import certificate_refusal
+from organisations.services import client_certificate_register
 
 
 class AssigningAuthorityInline(admin.TabularInline):
@@ -10,11 +22,83 @@ class AssigningAuthorityInline(admin.TabularInline):
     extra = 0
 
 
+class ClientCertificateInline(admin.TabularInline):
+    """The organisation's certificates: read-only but for `active`, which takes one out of use."""
+
+    model = ClientCertificate
+    extra = 0
+    fields = ["subject", "fingerprint_sha256", "not_after", "expiry", "active"]
+    readonly_fields = ["subject", "fingerprint_sha256", "not_after", "expiry"]
+    verbose_name = "client certificate (ITI-19)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # added by pasting the PEM below, through the service
+
+    @admin.display(description="expires")
+    def expiry(self, certificate: ClientCertificate) -> str:
+        if certificate.not_after <= timezone.now():
+            return "expired"
+        return f"in {(certificate.not_after - timezone.now()).days} days"
+
+
+class ClientCertificateUploadForm(forms.ModelForm):
+    """One pasted PEM certificate, read and checked before anything is saved."""
+
+    pem_text = forms.CharField(label="PEM", required=False,
+                               widget=forms.Textarea(attrs={"rows": 6, "cols": 70}),
+                               help_text="-----BEGIN CERTIFICATE----- … issued by the exchange's CA")
+    facts: CertificateFacts | None = None
+
+    class Meta:
+        model = ClientCertificate
+        fields: list[str] = []
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        text = (cleaned or {}).get("pem_text", "")
+        if text:
+            try:
+                self.facts = read_pem(text)
+            except UnreadableCertificate as exc:
+                raise forms.ValidationError(str(exc)) from exc
+            refusal = certificate_refusal(certificate=self.facts)
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return cleaned or {}
+
+
+class ClientCertificateUploadInline(admin.TabularInline):
+    """An empty row to paste a new client certificate into."""
+
+    model = ClientCertificate
+    form = ClientCertificateUploadForm
+    extra = 1
+    can_delete = False
+    verbose_name = "new client certificate"
+    verbose_name_plural = "add a client certificate"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ClientCertificate]:
+        return super().get_queryset(request).none()
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "active"]
     search_fields = ["name", "code"]
-    inlines = [AssigningAuthorityInline]
+    inlines = [AssigningAuthorityInline, ClientCertificateInline, ClientCertificateUploadInline]
+
+    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: BaseInlineFormSet,
+                     change: bool) -> None:
+        if not issubclass(formset.form, ClientCertificateUploadForm):
+            super().save_formset(request, form, formset, change)
+            return
+        # Registering is a service: it checks the certificate again and audits the change.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for upload in formset.forms:
+            if isinstance(upload, ClientCertificateUploadForm) and upload.facts is not None:
+                formset.new_objects.append(client_certificate_register(
+                    organisation=form.instance, certificate=upload.facts,
+                    registered_by=request.user.get_username()))
 
 
 @admin.register(AssigningAuthority)

@@ -46,3 +46,29 @@ class AssigningAuthority(models.Model):
     def cx4(self) -> str:
         """The authority as HL7 v2 writes it in CX-4 (`NS&OID&ISO`)."""
         return f"{self.namespace_id}&{self.universal_id}&{self.universal_id_type}"
+
+
+class ClientCertificate(models.Model):
+    """A TLS client certificate an organisation's systems present to the node (ITI TF-2 3.19).
+
+    The exchange's CA vouches that the certificate is genuine; this row says whose it is. The
+    node finds it by the SHA-256 fingerprint of the certificate the peer presented.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE,
+                                     related_name="client_certificates")
+    fingerprint_sha256 = models.CharField("SHA-256 fingerprint", max_length=64, unique=True)
+    subject = models.CharField(max_length=1000)
+    issuer = models.CharField(max_length=1000)
+    serial = models.CharField(max_length=64)
+    not_before = models.DateTimeField()
+    not_after = models.DateTimeField()
+    pem = models.TextField("PEM")
+    active = models.BooleanField(default=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation", "-not_after"]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,16 +1,23 @@
-"""Writes of the affinity domain: organisations, their authorities, the demo bootstrap."""
+"""Writes of the affinity domain: organisations, their authorities and certificates, the demo bootstrap."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from organisations.models import AssigningAuthority, Organisation
+from audit.events import SECURITY_CONFIGURATION, Peer, security_alert
+from audit.services import record
+from organisations.models import AssigningAuthority, ClientCertificate, Organisation
+from organisations.roles import OPERATOR, roles_sync
+from organisations.selectors import certificate_refusal
 
-OPERATOR_GROUP = "operator"
+if TYPE_CHECKING:
+    from organisations.certificates import CertificateFacts
+
 
 # DESIGN.md, Identities: the demo affinity domain the bootstrap and the tests use.
 DEMO_HOSPITALS = [
@@ -46,6 +53,32 @@ def organisation_create(*, code: str, name: str, authority_cx4: str | None = Non
     return organisation
 
 
+class CertificateRefused(ValueError):
+    """A certificate the node will not take as an organisation's client certificate."""
+
+
+def client_certificate_register(*, organisation: Organisation, certificate: CertificateFacts,
+                                registered_by: str = "") -> ClientCertificate:
+    """Make `certificate` authenticate `organisation`'s systems (ITI TF-2 3.19), audited as a
+    security configuration change."""
+    with transaction.atomic():
+        refusal = certificate_refusal(certificate=certificate)
+        if refusal:
+            raise CertificateRefused(refusal)
+        registered = ClientCertificate.objects.create(
+            organisation=organisation, fingerprint_sha256=certificate.fingerprint_sha256,
+            subject=certificate.subject, issuer=certificate.issuer, serial=certificate.serial,
+            not_before=certificate.not_before, not_after=certificate.not_after, pem=certificate.pem,
+        )
+        record(security_alert(
+            type_code=SECURITY_CONFIGURATION, outcome=0,
+            description=(f"Client certificate {certificate.subject} (SHA-256 "
+                         f"{certificate.fingerprint_sha256}) registered to {organisation.code}")[:1000],
+            performer=Peer(user_id=registered_by) if registered_by else None,
+        ), organisation=organisation.code)
+    return registered
+
+
 def demo_bootstrap(*, affinity_domain_cx4: str, operator_username: str,
                    operator_password: str | None) -> Bootstrapped:
     """The demo affinity domain, once: on a database that has no organisation yet."""
@@ -65,9 +98,7 @@ def demo_bootstrap(*, affinity_domain_cx4: str, operator_username: str,
                                                 is_staff=True)
         else:
             generated = None
-        group, _ = Group.objects.get_or_create(name=OPERATOR_GROUP)
-        group.permissions.set(Permission.objects.filter(
-            content_type__app_label__in=["organisations", "ops"]))
-        operator.groups.add(group)
+        roles_sync()
+        operator.groups.add(Group.objects.get(name=OPERATOR))
     return Bootstrapped(created=True, operator_username=operator_username,
                         operator_password=generated)

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import pytest
 
+from lib.demo_ca import DemoCertificates, write_demo_certs
 from tests.servers.node import Node
 from tests.servers.orthanc import OrthancServer, start_orthanc
 from tests.servers.postgres import PostgresServer, start_postgres
@@ -123,3 +124,41 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory, node: Node) -> Iterator[Or
 @pytest.fixture
 def fixtures_dir() -> Path:
     return Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def exchange_ca(tmp_path_factory: pytest.TempPathFactory) -> DemoCertificates:
+    """The exchange's CA, the node's server certificate, hospital A's client certificate and one
+    for a system no organisation has claimed (ITI-19)."""
+    return write_demo_certs(tmp_path_factory.mktemp("exchange-ca"), clients=["hospa", "unclaimed"])
+
+
+@pytest.fixture(scope="session")
+def stranger_ca(tmp_path_factory: pytest.TempPathFactory) -> DemoCertificates:
+    """A CA the node does not trust, and a client certificate it issued."""
+    return write_demo_certs(tmp_path_factory.mktemp("stranger-ca"), clients=["hospa"])
+
+
+@pytest.fixture(scope="session")
+def tls_node(node_environment: dict[str, str], exchange_ca: DemoCertificates,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    """A node with its TLS listeners configured: `webtls`, MLLP and DICOM over TLS (ITI-19)."""
+    running = Node(base=tmp_path_factory.mktemp("tls-node"), env={
+        **node_environment,
+        "TLS_CERT_FILE": str(exchange_ca.server.cert),
+        "TLS_KEY_FILE": str(exchange_ca.server.key),
+        "TLS_CA_FILE": str(exchange_ca.ca.cert),
+    })
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def hospital_a_certificate(exchange_ca: DemoCertificates) -> Any:
+    """Hospital A, its client certificate registered, in the database the node's processes share."""
+    from organisations.certificates import read_pem
+    from organisations.services import client_certificate_register, organisation_create
+
+    hospital_a = organisation_create(code="hospa", name="Hospital A")
+    return client_certificate_register(
+        organisation=hospital_a, certificate=read_pem(exchange_ca.clients["hospa"].cert.read_text()))

@@ -6,13 +6,17 @@ tests/imaging (echoscu, storescu, Orthanc).
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import ON_POSTGRES, needs_node
-from tests.servers.node import Node, procfile_commands
+from tests.servers.node import ROOT, Node, procfile_commands
 
 pytestmark = needs_node
 
@@ -29,8 +33,33 @@ def wait_healthy(node: Node, timeout: float = 90) -> dict:
     raise AssertionError(f"/healthz never turned green: {body}")
 
 
-def test_the_procfile_lists_the_five_processes() -> None:
-    assert set(procfile_commands()) == {"web", "worker", "beat", "mllp", "dicom"}
+def test_the_procfile_lists_the_six_processes() -> None:
+    assert set(procfile_commands()) == {"web", "webtls", "worker", "beat", "mllp", "dicom"}
+
+
+def honcho_arguments_of_make_serve(tmp_path: Path, env: dict[str, str]) -> str:
+    """What scripts/serve hands honcho, run beside a stand-in python and honcho."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "serve", tmp_path / "scripts" / "serve")
+    shutil.copy(ROOT / "Procfile", tmp_path / "Procfile")
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name, body in (("python", "exit 0"), ("honcho", 'echo "$@"')):
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    done = subprocess.run([str(tmp_path / "scripts" / "serve")], capture_output=True, text=True,
+                          check=True, timeout=30, env={"PATH": os.environ["PATH"], **env})
+    return done.stdout.strip()
+
+
+def test_make_serve_leaves_webtls_out_while_tls_is_not_configured(tmp_path: Path) -> None:
+    assert honcho_arguments_of_make_serve(tmp_path, {"TLS_CERT_FILE": "node.pem"}) == (
+        "start --procfile Procfile web worker beat mllp dicom")
+
+
+def test_make_serve_runs_webtls_too_once_tls_is_configured(tmp_path: Path) -> None:
+    tls = {"TLS_CERT_FILE": "node.pem", "TLS_KEY_FILE": "node-key.pem", "TLS_CA_FILE": "ca.pem"}
+    assert honcho_arguments_of_make_serve(tmp_path, tls) == "start --procfile Procfile"
 
 
 def test_every_process_starts_and_healthz_is_all_green(node: Node) -> None:

@@ -98,7 +98,7 @@ def this_node(user_id: str) -> Peer:
 def node_source() -> AuditSource:
     """The AuditSourceIdentification of this node, from settings."""
     # AUDIT_SOURCE_ID (proposed setting) names the node when its AE title should not.
-    source_id = getattr(settings, "AUDIT_SOURCE_ID", "") or settings.DICOM_AE_TITLE
+    source_id = settings.AUDIT_SOURCE_ID or settings.DICOM_AE_TITLE
     # The affinity domain's assigning authority is an HL7 HD, 'IHEHIE&1.3.6...&ISO': its
     # universal id is the globally unique name of the enterprise.
     parts = settings.AFFINITY_DOMAIN_AUTHORITY.split("&")

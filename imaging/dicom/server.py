@@ -6,7 +6,7 @@ import logging
 import tempfile
 import threading
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -23,7 +23,8 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from config.routes import DICOM_ROUTES
 from imaging.dicom import storage
-from imaging.dicom.transport import BoundedRequestHandler
+from imaging.dicom.transport import BoundedRequestHandler, TlsAssociationServer
+from lib.tls import TlsGate
 
 logger = logging.getLogger(__name__)
 
@@ -64,18 +65,24 @@ def receive_to_disk(directory: Path) -> None:
     _config.STORE_RECV_CHUNKED_DATASET = True
 
 
-def start_server(*, host: str, port: int) -> ThreadedAssociationServer:
-    """Listen on (host, port) in a background thread; stop it with `server.ae.shutdown()`."""
+def start_server(*, host: str, port: int, ae: AE | None = None,
+                 gate: TlsGate | None = None) -> ThreadedAssociationServer:
+    """Listen on (host, port) in a background thread, over TLS through `gate` if given (PS3.15
+    B.1); a second server may share the first one's `ae`. Stop them with `server.ae.shutdown()`."""
     Path(settings.DICOM_STORAGE_DIR).mkdir(parents=True, exist_ok=True)
-    ae = application_entity()
+    ae = ae or application_entity()
+    server_class: type[ThreadedAssociationServer] = ThreadedAssociationServer
+    tls: dict[str, Any] = {}
+    if gate is not None:
+        server_class, tls = TlsAssociationServer, {"gate": gate}
     server = ae.make_server(
-        (host, port), evt_handlers=event_handlers(),
-        server_class=ThreadedAssociationServer, request_handler=BoundedRequestHandler,
+        (host, port), evt_handlers=event_handlers(), server_class=server_class,
+        request_handler=BoundedRequestHandler, **tls,
     )
     # As AE.start_server(block=False) does, so that AE.shutdown() aborts and stops it.
     ae._servers.append(server)
     thread = threading.Thread(
-        target=server.serve_forever, name=f"DicomServer@{port}", daemon=True
+        target=server.serve_forever, name=f"DicomServer@{server.server_address[1]}", daemon=True
     )
     thread.start()
     return server

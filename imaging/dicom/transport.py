@@ -1,12 +1,18 @@
-"""DICOM upper layer transport: a connection handler that refuses oversized PDUs unread."""
+"""DICOM upper layer transport: a connection handler that refuses oversized PDUs unread, and
+the TLS association server that authenticates its peers (PS3.15 B.1, ITI-19)."""
 
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
+from typing import Any
 
 from django.conf import settings
 from pynetdicom.association import Association
-from pynetdicom.transport import AssociationSocket, RequestHandler
+from pynetdicom.transport import AssociationSocket, RequestHandler, ThreadedAssociationServer
+
+from lib.tls import HANDSHAKE_TIMEOUT, TlsGate, refusal_reason
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +53,58 @@ class BoundedRequestHandler(RequestHandler):
         assert isinstance(sock, AssociationSocket)
         sock.__class__ = BoundedAssociationSocket
         return assoc
+
+
+class TlsAssociationServer(ThreadedAssociationServer):
+    """An association server on the DICOM TLS port (PS3.15 B.1, the Basic TLS Secure Transport
+    Connection Profile) whose peers are authenticated nodes of the exchange (ITI TF-2 3.19).
+
+    pynetdicom wraps and handshakes in `get_request`, on the thread that accepts every
+    connection: one peer stalling its handshake would hold up all the others. Here `get_request`
+    only wraps; the handshake and the certificate's organisation are settled first thing in the
+    connection's own thread, and a refused peer is told to the gate and dropped.
+    """
+
+    def __init__(self, *args: Any, gate: TlsGate, **kwargs: Any) -> None:
+        # The gate's context wraps every connection; AE.make_server's ssl_context stays unused.
+        self.gate = gate
+        super().__init__(*args, **kwargs)
+
+    def get_request(self) -> tuple[socket.socket, tuple[str, int]]:
+        assert self.socket is not None
+        client_socket, address = self.socket.accept()
+        wrapped = self.gate.context.wrap_socket(client_socket, server_side=True,
+                                                do_handshake_on_connect=False)
+        return wrapped, address
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        if not self._authenticated(request, client_address):
+            self.shutdown_request(request)
+            return
+        super().process_request_thread(request, client_address)
+
+    def _authenticated(self, tls: ssl.SSLSocket, address: tuple[str, int]) -> bool:
+        """The TLS handshake, then whose certificate it is (ITI TF-2 3.19); False: drop."""
+        host, peer = str(address[0]), f"{address[0]}:{address[1]}"
+        previous = tls.gettimeout()
+        try:
+            tls.settimeout(HANDSHAKE_TIMEOUT)
+            tls.do_handshake()
+            tls.settimeout(previous)
+        except ssl.SSLEOFError:
+            logger.info("%s left during the TLS handshake", peer)  # a port probe: nothing to audit
+            return False
+        except ssl.SSLError as exc:
+            reason = refusal_reason(exc)
+            logger.warning("%s refused in the TLS handshake: %s", peer, reason)
+            self.gate.refused(host, reason)
+            return False
+        except OSError as exc:  # reset, or the handshake timed out
+            logger.info("%s lost during the TLS handshake: %s", peer, type(exc).__name__)
+            return False
+        organisation = self.gate.admit(host, tls.getpeercert(binary_form=True))
+        if not organisation:
+            logger.warning("%s refused: its certificate belongs to no organisation", peer)
+            return False
+        logger.info("%s authenticated as %s", peer, organisation)
+        return True

@@ -102,3 +102,16 @@ def test_rows_removed_at_the_end_are_noticed() -> None:
     report = chain_verify()
     assert not report.ok
     assert "end" in report.reason
+
+
+def test_a_trail_emptied_of_every_row_is_noticed() -> None:
+    _sealed_trail()
+    AuditEvent.objects.all().delete()
+    assert not chain_verify().ok
+
+
+def test_a_row_slipped_in_past_the_head_is_noticed() -> None:
+    events = _sealed_trail(2)
+    AuditEvent.objects.filter(id=events[-1].id).update(sequence_id=(events[-1].sequence_id or 0) + 5)
+    report = chain_verify()
+    assert not report.ok

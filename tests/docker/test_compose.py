@@ -34,8 +34,8 @@ from tests.docker.layout import (
 )
 from tests.servers.process import require_binary
 
-PLANNED_SERVICES = {"postgres", "redis", "web", "worker", "beat", "mllp", "dicom", "orthanc",
-                    "rsyslog"}
+PLANNED_SERVICES = {"postgres", "redis", "web", "webtls", "worker", "beat", "mllp", "dicom",
+                    "orthanc", "rsyslog"}
 APP_ENVIRONMENT = {
     "DATABASE_URL": "postgres://hienode:hienode@postgres:5432/hienode",
     "CELERY_BROKER_URL": "redis://redis:6379/0",
@@ -244,10 +244,10 @@ def test_the_image_runs_as_its_own_user_with_its_state_in_var_lib_hienode() -> N
     assert "VAR_DIR=/var/lib/hienode" in env
 
 
-def test_the_image_exposes_the_nodes_four_ports() -> None:
+def test_the_image_exposes_the_nodes_six_ports() -> None:
     exposed = {int(port) for keyword, text in our_image_instructions() if keyword == "EXPOSE"
                for port in text.split()}
-    assert exposed == {8080, 8443, 2575, 11112}
+    assert exposed == {8080, 8443, 2575, 2576, 11112, 2762}
 
 
 def test_the_image_installs_the_entrypoint_and_health_check_it_names() -> None:
@@ -262,8 +262,9 @@ def test_the_image_keeps_everything_the_processes_import() -> None:
     patterns = ignore_patterns(DOCKER / "Dockerfile.dockerignore")
     packages = sorted(p.parent.name for p in ROOT.glob("*/__init__.py")
                       if p.parent.name not in ("tests", "bench"))
-    needed = ["manage.py", "requirements.lock", "config/gunicorn.py", "docker/entrypoint.sh",
-              "docker/healthcheck.py", *(f"{package}/__init__.py" for package in packages)]
+    needed = ["manage.py", "requirements.lock", "config/gunicorn.py", "config/gunicorn_tls.py",
+              "config/gunicorn_worker.py", "docker/entrypoint.sh", "docker/healthcheck.py",
+              *(f"{package}/__init__.py" for package in packages)]
     assert "config" in packages
     assert [path for path in needed if ignored(path, patterns)] == []
 

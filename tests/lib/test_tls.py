@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from lib.demo_ca import DemoCertificates, write_demo_certs
-from lib.tls import client_context, server_context
+from lib.tls import TlsGate, client_context, refusal_reason, server_context
 
 
 @pytest.fixture(scope="module")
@@ -216,3 +216,20 @@ def test_the_tls_demo_certs_command_writes_a_ca_a_server_and_one_client_per_name
     assert hospb.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "hospb"
     with pytest.raises(CommandError, match="will not overwrite"):
         call_command("tls_demo_certs", "--out", str(tmp_path), stdout=io.StringIO())
+
+
+def test_a_gate_whose_authenticate_hook_fails_stays_shut(hie: DemoCertificates) -> None:
+    def broken(peer_host: str, der: bytes) -> str | None:
+        raise RuntimeError("the database is down")
+
+    gate = TlsGate(context=client_context(ca_file=hie.ca.cert), on_refused=lambda *_: None,
+                   authenticate=broken)
+    assert gate.admit("192.0.2.7", b"certificate") is None
+    assert gate.admit("192.0.2.7", None) is None
+
+
+def test_a_refusal_reason_names_why_verification_failed() -> None:
+    error = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED]")
+    error.reason = "CERTIFICATE_VERIFY_FAILED"
+    error.verify_message = "self-signed certificate"
+    assert refusal_reason(error) == "CERTIFICATE_VERIFY_FAILED: self-signed certificate"

@@ -45,3 +45,13 @@ def test_a_password_from_the_environment_is_not_echoed() -> None:
 def test_cx4_splits_into_namespace_oid_and_type() -> None:
     assert parse_cx4("HOSPA&1.2.3&ISO") == ("HOSPA", "1.2.3", "ISO")
     assert parse_cx4("&1.2.3") == ("", "1.2.3", "ISO")
+
+
+def test_the_auditor_role_reads_the_audit_trail_and_nothing_else() -> None:
+    from django.contrib.auth.models import Group
+
+    from organisations.roles import AUDITOR, roles_sync
+
+    roles_sync()
+    codenames = set(Group.objects.get(name=AUDITOR).permissions.values_list("codename", flat=True))
+    assert codenames == {"view_auditevent", "view_auditchain"}

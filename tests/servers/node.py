@@ -1,4 +1,4 @@
-"""The node's own processes (web, worker, beat, mllp, dicom), started as `make serve` starts them."""
+"""The node's own processes (web, webtls, worker, beat, mllp, dicom), started as `make serve` starts them."""
 
 from __future__ import annotations
 
@@ -25,13 +25,20 @@ def procfile_commands() -> dict[str, str]:
 
 @dataclass
 class Node:
-    """A running node: its ports, its environment, and the processes started so far."""
+    """A running node: its ports, its environment, and the processes started so far.
+
+    With TLS_CERT_FILE, TLS_KEY_FILE and TLS_CA_FILE in `env`, `webtls` can start, and `mllp`
+    and `dicom` listen on their TLS ports too (ITI-19).
+    """
 
     base: Path
     env: dict[str, str]
     http_port: int = field(default_factory=free_port)
     mllp_port: int = field(default_factory=free_port)
     dicom_port: int = field(default_factory=free_port)
+    https_port: int = field(default_factory=free_port)
+    mllp_tls_port: int = field(default_factory=free_port)
+    dicom_tls_port: int = field(default_factory=free_port)
     processes: dict[str, ServerProcess] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -41,6 +48,9 @@ class Node:
             "HTTP_PORT": str(self.http_port),
             "MLLP_PORT": str(self.mllp_port),
             "DICOM_PORT": str(self.dicom_port),
+            "HTTPS_PORT": str(self.https_port),
+            "MLLP_TLS_PORT": str(self.mllp_tls_port),
+            "DICOM_TLS_PORT": str(self.dicom_tls_port),
             "BIND_ADDRESS": "127.0.0.1",
             "SOAP_ECHO_ENABLED": "1",
             # Small enough that the oversize tests stay quick, big enough for 10 MB round trips.
@@ -55,12 +65,24 @@ class Node:
         return f"http://127.0.0.1:{self.http_port}"
 
     @property
+    def https_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_port}"
+
+    @property
+    def tls(self) -> bool:
+        return all(self.env.get(name) for name in ("TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CA_FILE"))
+
+    @property
     def soap_temp_dir(self) -> Path:
         return Path(self.env.get("SOAP_TEMP_DIR", self.base / "var" / "tmp" / "soap"))
 
     def start(self, *names: str) -> Node:
         commands = procfile_commands()
-        ports = {"web": self.http_port, "mllp": self.mllp_port, "dicom": self.dicom_port}
+        ports = {"web": [self.http_port], "webtls": [self.https_port], "mllp": [self.mllp_port],
+                 "dicom": [self.dicom_port]}
+        if self.tls:
+            ports["mllp"].append(self.mllp_tls_port)
+            ports["dicom"].append(self.dicom_tls_port)
         for name in names:
             if name in self.processes and self.processes[name].alive():
                 continue
@@ -69,8 +91,8 @@ class Node:
                 cwd=ROOT,
             ).start()
             self.processes[name] = process
-            if name in ports:
-                process.wait_for_port(ports[name], timeout=90)
+            for port in ports.get(name, []):
+                process.wait_for_port(port, timeout=90)
         return self
 
     def stop(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,12 +15,15 @@ HOSPITAL_A_PACS = "HOSPA_PACS"
 
 
 @contextmanager
-def association(port: int, *, called_ae: str = "HIENODE") -> Iterator[Association]:
+def association(port: int, *, called_ae: str = "HIENODE",
+                tls: ssl.SSLContext | None = None) -> Iterator[Association]:
+    """An association with the node; over TLS (PS3.15 B.1) with `tls` as the client's context."""
     ae = AE(ae_title=HOSPITAL_A_PACS)
     ae.add_requested_context(CTImageStorage)
     ae.add_requested_context(Verification)
     ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = 10
-    assoc = ae.associate("127.0.0.1", port, ae_title=called_ae)
+    assoc = ae.associate("127.0.0.1", port, ae_title=called_ae,
+                         tls_args=(tls, "127.0.0.1") if tls else None)
     try:
         yield assoc
     finally:

@@ -1,0 +1,33 @@
+"""The roles of the operators' console, as Django groups with their permissions.
+
+Synced after every `migrate`, so each database has them, demo or not. A role names the models it
+may change and the ones it may only view; everything else it cannot see.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+OPERATOR = "operator"
+AUDITOR = "auditor"
+
+# role -> (app labels it manages fully, "app.codename" permissions it has besides)
+ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    OPERATOR: (("organisations", "ops"), ("audit.view_auditevent",)),
+    # The auditor reads the trail and nothing else (ITI TF-2 3.20: who saw what, when).
+    AUDITOR: ((), ("audit.view_auditevent", "audit.view_auditchain")),
+}
+
+
+def roles_sync(**_: Any) -> None:
+    """Create each role's group and give it exactly its permissions."""
+    for name, (apps, extra) in ROLES.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        wanted = Q(content_type__app_label__in=apps)
+        for dotted in extra:
+            app_label, codename = dotted.split(".")
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(Permission.objects.filter(wanted))
