@@ -30,7 +30,7 @@ def soap_fault(request: HttpRequest, endpoint: Any, fault: Any, action: str) -> 
     ), organisation=getattr(request, "organisation_code", ""))
 
 
-def hl7_refused(peer: str, reply: Any) -> None:
+def hl7_refused(peer: str, reply: Any, organisation: str = "") -> None:
     """An HL7 v2 message answered AE or AR by the listener itself (no handler took it)."""
     host = peer.rsplit(":", 1)[0]
     description = (f"HL7 v2 {reply.message_code or 'unreadable message'} "
@@ -38,15 +38,16 @@ def hl7_refused(peer: str, reply: Any) -> None:
     record_alone(events.security_alert(
         type_code=USE_OF_RESTRICTED_FUNCTION, outcome=4, description=description[:1000],
         performer=Peer(user_id=peer, host=host), subject=host,
-    ))
+    ), organisation=organisation)
 
 
-def dicom_association(*, calling_ae: str, peer_host: str) -> None:
-    """A DICOM node authenticated by AE title on an association the node accepted (C-ECHO)."""
+def dicom_association(*, calling_ae: str, peer_host: str, organisation: str = "") -> None:
+    """A DICOM node authenticated by AE title (and, on the TLS port, by its certificate's
+    organisation) on an association the node accepted (C-ECHO)."""
     record_alone(events.user_authentication(
         user=Peer(user_id=calling_ae, host=peer_host), event="login",
         outcome_description="DICOM association accepted",
-    ))
+    ), organisation=organisation)
 
 
 def tls_refused(*, protocol: str, peer_host: str, reason: str) -> None:

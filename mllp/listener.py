@@ -38,10 +38,11 @@ class Listener:
     message in flight per connection); connections are independent of each other."""
 
     def __init__(self, router: Router, limits: Limits, *, workers: int | None = None,
-                 on_refusal: Callable[[str, Reply], None] | None = None) -> None:
+                 on_refusal: Callable[[str, Reply, str], None] | None = None) -> None:
         self.router = router
         self.limits = limits
-        # Called in a worker thread, before the AE/AR goes out, for every message refused here.
+        # Called in a worker thread, before the AE/AR goes out, for every message refused here,
+        # with the peer, the reply and the organisation of the peer's certificate ("" on plain MLLP).
         self.on_refusal = on_refusal
         # Handlers are synchronous Django code: they run here, never on the event loop.
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp-handler")
@@ -77,10 +78,10 @@ class Listener:
             await server.wait_closed()
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
 
-    def _refused(self, peer: str, reply: Reply) -> None:
+    def _refused(self, peer: str, reply: Reply, organisation: str) -> None:
         assert self.on_refusal is not None
         try:
-            self.on_refusal(peer, reply)
+            self.on_refusal(peer, reply, organisation)
         except Exception as exc:  # the ACK still goes; the failure is logged without its text
             logger.error("%s refusal hook failed: %s", peer, type(exc).__name__)
 
@@ -94,9 +95,12 @@ class Listener:
             return
         self._connections.add(task)
         try:
-            if gate is not None and not await self._authenticate(writer, peer, gate):
-                return
-            await self._converse(reader, writer, peer, task)
+            organisation = ""
+            if gate is not None:
+                organisation = await self._authenticate(writer, peer, gate)
+                if not organisation:
+                    return
+            await self._converse(reader, writer, peer, task, organisation)
         except TimeoutError:
             logger.info("%s closed after %s s idle", peer, self.limits.idle_timeout)
         except OSError as exc:  # the peer reset or vanished
@@ -112,34 +116,35 @@ class Listener:
             self._busy.discard(task)
             await _close(writer)
 
-    async def _authenticate(self, writer: asyncio.StreamWriter, peer: str, gate: TlsGate) -> bool:
-        """The TLS handshake, then whose certificate it is (ITI TF-2 3.19); False: close."""
+    async def _authenticate(self, writer: asyncio.StreamWriter, peer: str, gate: TlsGate) -> str:
+        """The TLS handshake, then whose certificate it is (ITI TF-2 3.19): the organisation's
+        code, or "" to close."""
         loop = asyncio.get_running_loop()
         host = _host(writer)
         try:
             await writer.start_tls(gate.context, ssl_handshake_timeout=self.limits.handshake_timeout)
         except ssl.SSLEOFError:
             logger.info("%s left during the TLS handshake", peer)  # a port probe: nothing to audit
-            return False
+            return ""
         except ssl.SSLError as exc:
             reason = refusal_reason(exc)
             logger.warning("%s refused in the TLS handshake: %s", peer, reason)
             await loop.run_in_executor(self._executor, gate.refused, host, reason)
-            return False
+            return ""
         except OSError as exc:  # reset, or the handshake timed out
             logger.info("%s lost during the TLS handshake: %s", peer, type(exc).__name__)
-            return False
+            return ""
         tls = writer.get_extra_info("ssl_object")
         der = tls.getpeercert(binary_form=True) if tls is not None else None
         organisation = await loop.run_in_executor(self._executor, gate.admit, host, der)
         if not organisation:
             logger.warning("%s refused: its certificate belongs to no organisation", peer)
-            return False
+            return ""
         logger.info("%s authenticated as %s", peer, organisation)
-        return True
+        return organisation
 
     async def _converse(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                        peer: str, task: asyncio.Task[None]) -> None:
+                        peer: str, task: asyncio.Task[None], organisation: str) -> None:
         loop = asyncio.get_running_loop()
         idle_timeout = self.limits.idle_timeout or None
         frames = FrameReader(reader, max_message_bytes=self.limits.max_message_bytes,
@@ -158,7 +163,8 @@ class Listener:
                         head=event.head, size=event.size, limit=self.limits.max_message_bytes
                     )
                 if reply.refusal and self.on_refusal is not None:
-                    await loop.run_in_executor(self._executor, self._refused, peer, reply)
+                    await loop.run_in_executor(self._executor, self._refused, peer, reply,
+                                               organisation)
                 writer.write(frame(reply.payload))
                 # A peer that does not read its ACK counts as idle too.
                 async with asyncio.timeout(idle_timeout):

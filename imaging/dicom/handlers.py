@@ -17,6 +17,7 @@ from pynetdicom.events import Event
 
 from audit.edges import dicom_association
 from imaging.dicom import storage
+from imaging.dicom.transport import organisation_of
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,8 @@ def c_echo(event: Event) -> int:
     logger.info("C-ECHO from %s: status 0x%04X", _peer(event), SUCCESS)
     requestor = event.assoc.requestor
     try:
-        dicom_association(calling_ae=str(requestor.ae_title).strip(), peer_host=str(requestor.address))
+        dicom_association(calling_ae=str(requestor.ae_title).strip(), peer_host=str(requestor.address),
+                          organisation=organisation_of(event.assoc))
     finally:
         # Each association runs in a thread of its own: its database connection goes with it.
         connections.close_all()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -53,6 +54,18 @@ class BoundedRequestHandler(RequestHandler):
         assert isinstance(sock, AssociationSocket)
         sock.__class__ = BoundedAssociationSocket
         return assoc
+
+
+# The organisation each authenticated TLS socket belongs to, for the handlers' audit records;
+# entries go with their sockets.
+AUTHENTICATED: weakref.WeakKeyDictionary[socket.socket, str] = weakref.WeakKeyDictionary()
+
+
+def organisation_of(assoc: Any) -> str:
+    """The organisation of the certificate an association's peer presented; "" on plain DICOM."""
+    transport = getattr(assoc.dul, "socket", None)
+    raw = getattr(transport, "socket", None)
+    return AUTHENTICATED.get(raw, "") if raw is not None else ""
 
 
 class TlsAssociationServer(ThreadedAssociationServer):
@@ -107,4 +120,5 @@ class TlsAssociationServer(ThreadedAssociationServer):
             logger.warning("%s refused: its certificate belongs to no organisation", peer)
             return False
         logger.info("%s authenticated as %s", peer, organisation)
+        AUTHENTICATED[tls] = organisation
         return True

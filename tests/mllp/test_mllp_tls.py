@@ -7,6 +7,7 @@ import ssl
 
 import pytest
 
+from audit.models import AuditEvent
 from lib.demo_ca import DemoCertificates
 from tests.conftest import needs_node
 from tests.mllp.client import MAXIMAL_FEED, control_id, exchange, msa
@@ -47,6 +48,8 @@ def test_hospital_a_with_its_registered_certificate_gets_an_ack(
         mllp_tls: Node, exchange_ca: DemoCertificates, hospital_a_certificate: object) -> None:
     reply = send_feed(mllp_tls, hospital_a(exchange_ca))
     assert msa(reply) == ("AE", control_id(MAXIMAL_FEED.read_bytes()))
+    # ITI-19: the AE is audited under the organisation whose certificate the peer presented.
+    assert AuditEvent.objects.filter(event_id="110113", organisation="hospa").exists()
 
 
 @pytest.mark.parametrize("kind", REFUSED_CLIENTS)

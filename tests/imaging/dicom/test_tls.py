@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
+from collections.abc import Callable
 
 import pytest
 
+from audit.models import AuditEvent
 from lib.demo_ca import DemoCertificates
 from tests.conftest import needs_node
 from tests.imaging.dicom.scu import HOSPITAL_A_PACS, association
@@ -24,6 +27,15 @@ from tests.servers.tls import (
 pytestmark = needs_node
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 @pytest.fixture
 def dicom_tls(tls_node: Node) -> Node:
     return tls_node.start("dicom")
@@ -34,6 +46,8 @@ def test_hospital_a_with_its_registered_certificate_gets_a_c_echo_answered(
     with association(dicom_tls.dicom_tls_port, tls=hospital_a(exchange_ca)) as assoc:
         assert assoc.is_established
         assert int(assoc.send_c_echo().Status) == 0x0000
+    # ITI-19: the audit names the organisation whose certificate the peer presented.
+    assert wait_until(lambda: AuditEvent.objects.filter(event_id="110114", organisation="hospa").exists())
 
 
 def test_dcmtk_echoscu_over_tls_with_hospital_as_certificate_gets_an_answer(
