@@ -110,6 +110,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request without it
 # Whitenoise finds the admin's files in the installed apps: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True
 STORAGES = {

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,21 @@ def require_binary(name: str, *candidates: str) -> str:
         if found:
             return found
     reason = f"{name} is not installed (scripts/install-services installs it)"
+    if services_required():
+        pytest.fail(reason + " and REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_dcmtk(name: str) -> str:
+    """A dcmtk tool (echoscu, storescu, ...). pynetdicom installs apps of the same names in the
+    virtualenv, which a PATH starting with .venv/bin finds first: look past it."""
+    venv_bin = Path(sys.executable).parent
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if p and Path(p) != venv_bin)
+    found = shutil.which(name, path=path)
+    if found:
+        return found
+    reason = f"dcmtk's {name} is not installed (scripts/install-services installs it)"
     if services_required():
         pytest.fail(reason + " and REQUIRE_SERVICES=1", pytrace=False)
     pytest.skip(reason)

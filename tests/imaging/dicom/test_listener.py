@@ -18,7 +18,7 @@ from tests.imaging.dicom.datasets import PIXELS, ct_image, part10_bytes
 from tests.imaging.dicom.scu import association
 from tests.servers.node import Node
 from tests.servers.orthanc import OrthancServer
-from tests.servers.process import require_binary
+from tests.servers.process import require_dcmtk
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("transactional_db")]
 
@@ -36,7 +36,7 @@ def incoming(node: Node) -> Path:
 
 def echoscu(node: Node) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [require_binary("echoscu"), "-aet", "HOSPA_PACS", "-aec", "HIENODE", "127.0.0.1",
+        [require_dcmtk("echoscu"), "-aet", "HOSPA_PACS", "-aec", "HIENODE", "127.0.0.1",
          str(node.dicom_port)],
         env=DCMTK_ENV, capture_output=True, text=True, timeout=30,
     )
@@ -49,7 +49,7 @@ def rss_bytes(pid: int) -> int:
 
 def storescu(node: Node, path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [require_binary("storescu"), "-aet", "HOSPA_PACS", "-aec", "HIENODE", "127.0.0.1",
+        [require_dcmtk("storescu"), "-aet", "HOSPA_PACS", "-aec", "HIENODE", "127.0.0.1",
          str(node.dicom_port), str(path)],
         env=DCMTK_ENV, capture_output=True, text=True, timeout=120,
     )

@@ -15,7 +15,7 @@ from lib.demo_ca import DemoCertificates
 from tests.conftest import needs_node
 from tests.imaging.dicom.scu import HOSPITAL_A_PACS, association
 from tests.servers.node import Node
-from tests.servers.process import require_binary
+from tests.servers.process import require_dcmtk
 from tests.servers.tls import (
     REFUSED_CLIENTS,
     hospital_a,
@@ -54,7 +54,7 @@ def test_dcmtk_echoscu_over_tls_with_hospital_as_certificate_gets_an_answer(
         dicom_tls: Node, exchange_ca: DemoCertificates, hospital_a_certificate: object) -> None:
     client = exchange_ca.clients["hospa"]
     result = subprocess.run(
-        [require_binary("echoscu"), "+tls", str(client.key), str(client.cert),
+        [require_dcmtk("echoscu"), "+tls", str(client.key), str(client.cert),
          "+cf", str(exchange_ca.ca.cert), "-aet", HOSPITAL_A_PACS, "-aec", "HIENODE",
          "127.0.0.1", str(dicom_tls.dicom_tls_port)],
         env={**os.environ, "TCP_NODELAY": "1"}, capture_output=True, text=True, timeout=30,
