@@ -47,6 +47,11 @@ SOAP_ENDPOINTS = [
 ]
 
 SOAP_ROUTES = [
+    # XDS.b Document Registry (ITI TF-2a 3.18, ITI TF-2b 3.42).
+    SoapRoute("registry", "urn:ihe:iti:2007:RegisterDocumentSet-b", "ITI-42",
+              "registry.handlers.iti42.register_document_set"),
+    SoapRoute("registry", "urn:ihe:iti:2007:RegistryStoredQuery", "ITI-18",
+              "registry.handlers.iti18.registry_stored_query"),
     # Diagnostics: answers only when SOAP_ECHO_ENABLED is set (benchmarks, integration tests).
     SoapRoute("diagnostics", "urn:hienode:diagnostics:Echo", "Echo", "ops.handlers.echo"),
 ]

@@ -172,6 +172,10 @@ DICOM_MAX_PDU_LENGTH = env_int("DICOM_MAX_PDU_LENGTH", 262144)
 DICOM_MAX_ASSOCIATIONS = env_int("DICOM_MAX_ASSOCIATIONS", 32)
 DICOM_STORAGE_DIR = Path(env_str("DICOM_STORAGE_DIR", str(VAR_DIR / "dicom" / "incoming")))
 
+# --- XDS.b Document Registry (registry/).
+# A stored query matching more objects than this answers XDSTooManyResults (ITI TF-2a 3.18.4.1.3).
+REGISTRY_MAX_RESULTS = env_int("REGISTRY_MAX_RESULTS", 10000)
+
 # --- ATNA (audit/): the audit record repository. Empty URL: the local audit table only.
 AUDIT_SYSLOG_URL = env_str("AUDIT_SYSLOG_URL")  # tls://host:6514 or udp://host:514
 AUDIT_SYSLOG_CA_FILE = env_str("AUDIT_SYSLOG_CA_FILE")

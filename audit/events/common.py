@@ -36,7 +36,7 @@ URI = Code("12", "RFC-3881", "URI")
 STUDY_INSTANCE_UID = Code("110180", "DCM", "Study Instance UID")
 NODE_ID = Code("110182", "DCM", "Node ID")
 # ITI TF-2b: 3.41.5.1, the submission set is named by its ebRIM classificationNode.
-SUBMISSION_SET = Code("urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d", "IHE XDS Metadata",
+SUBMISSION_SET = Code("urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd", "IHE XDS Metadata",
                       "submission set classificationNode")
 
 # AuditSourceTypeCode 4 (RFC 3881 5.4.3, coded as DCM after CP-1638): the node is an application server.

@@ -133,7 +133,7 @@ def test_a_received_submission_is_an_import_of_its_submission_set_for_one_patien
     patient, submission_set = record.objects
     assert (patient.object_id, patient.type_code, patient.type_code_role) == (MRN_A, 1, 1)
     assert (submission_set.type_code, submission_set.type_code_role) == (2, 20)
-    assert submission_set.id_type_code == Code("urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d",
+    assert submission_set.id_type_code == Code("urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd",
                                                "IHE XDS Metadata", "submission set classificationNode")
 
 

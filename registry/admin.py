@@ -1,0 +1,77 @@
+"""The operators' view of the registry: what was registered (read-only), and the value sets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from registry.models import Association, CodeValue, DocumentEntry, Folder, PatientIdentity, SubmissionSet
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Registered metadata changes only through the transactions (ITI-42, ITI-57, ITI-62)."""
+
+    list_per_page = 100
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SubmissionSet)
+class SubmissionSetAdmin(ReadOnlyAdmin):
+    list_display = ["unique_id", "patient_id", "source_id", "submission_time", "content_type_code",
+                    "created_at"]
+    list_filter = ["source_id", "created_at"]
+    search_fields = ["unique_id", "patient_id", "entry_uuid", "source_id"]
+
+
+@admin.register(DocumentEntry)
+class DocumentEntryAdmin(ReadOnlyAdmin):
+    list_display = ["unique_id", "patient_id", "status_name", "class_code", "type_code", "format_code",
+                    "creation_time", "mime_type", "repository_unique_id", "created_at"]
+    list_filter = ["status", "class_code", "format_code", "mime_type", "created_at"]
+    search_fields = ["unique_id", "patient_id", "source_patient_id", "entry_uuid", "title"]
+
+    @admin.display(description="status", ordering="status")
+    def status_name(self, entry: DocumentEntry) -> str:
+        return entry.status.rsplit(":", 1)[-1]
+
+
+@admin.register(Folder)
+class FolderAdmin(ReadOnlyAdmin):
+    list_display = ["unique_id", "patient_id", "last_update_time", "created_at"]
+    search_fields = ["unique_id", "patient_id", "entry_uuid"]
+
+
+@admin.register(Association)
+class AssociationAdmin(ReadOnlyAdmin):
+    list_display = ["type_name", "source_uuid", "target_uuid", "submission_set_status", "created_at"]
+    list_filter = ["association_type"]
+    search_fields = ["entry_uuid", "source_uuid", "target_uuid"]
+
+    @admin.display(description="type", ordering="association_type")
+    def type_name(self, association: Association) -> str:
+        return association.association_type.rsplit(":", 1)[-1]
+
+
+@admin.register(PatientIdentity)
+class PatientIdentityAdmin(ReadOnlyAdmin):
+    list_display = ["patient_id", "merged_into", "created_at"]
+    search_fields = ["patient_id"]
+
+
+@admin.register(CodeValue)
+class CodeValueAdmin(admin.ModelAdmin):
+    """The affinity domain's value sets, which metadata is checked against (ITI TF-3 4.2.3.2)."""
+
+    list_display = ["kind", "code", "scheme", "display_name"]
+    list_filter = ["kind", "scheme"]
+    search_fields = ["code", "display_name", "scheme"]
