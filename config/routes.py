@@ -52,6 +52,11 @@ SOAP_ROUTES = [
               "registry.handlers.iti42.register_document_set"),
     SoapRoute("registry", "urn:ihe:iti:2007:RegistryStoredQuery", "ITI-18",
               "registry.handlers.iti18.registry_stored_query"),
+    # Metadata Update option (ITI TF-2b 3.57, 3.62).
+    SoapRoute("registry", "urn:ihe:iti:2010:UpdateDocumentSet", "ITI-57",
+              "registry.handlers.iti57.update_document_set"),
+    SoapRoute("registry", "urn:ihe:iti:2010:DeleteDocumentSet", "ITI-62",
+              "registry.handlers.iti62.delete_document_set"),
     # Diagnostics: answers only when SOAP_ECHO_ENABLED is set (benchmarks, integration tests).
     SoapRoute("diagnostics", "urn:hienode:diagnostics:Echo", "Echo", "ops.handlers.echo"),
 ]

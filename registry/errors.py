@@ -35,6 +35,14 @@ TOO_MANY_RESULTS = "XDSTooManyResults"
 RESULT_NOT_SINGLE_PATIENT = "XDSResultNotSinglePatient"
 UNKNOWN_COMMUNITY = "XDSUnknownCommunity"
 MISSING_HOME_COMMUNITY_ID = "XDSMissingHomeCommunityId"
+# ITI TF-2b 3.57.4.1.3.5 (ITI TF-3 Table 4.2.4.1-2): Metadata Update errors of ITI-57.
+METADATA_UPDATE = "XDSMetadataUpdateError"  # the general one, when none below fits
+METADATA_UPDATE_OPERATION = "XDSMetadataUpdateOperationError"  # an operation the registry refuses
+METADATA_VERSION = "XDSMetadataVersionError"  # PreviousVersion is not the latest version
+PATIENT_ID_RECONCILIATION = "XDSPatientIDReconciliationError"  # a patientId change not allowed
+# ITI TF-2b 3.62.4.1.3: ITI-62 answers with the ebRS 3.0 exceptions' names.
+UNRESOLVED_REFERENCE = "UnresolvedReferenceException"  # no such object
+REFERENCES_EXIST = "ReferencesExistException"  # an object left behind still refers to a removed one
 
 
 @dataclass(frozen=True)

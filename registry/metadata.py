@@ -7,6 +7,7 @@ version and status already set), so that storing it needs no XML library.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 # ITI TF-3 4.2.2: association types (ebRIM 3.0 URNs and the XDS ones).
@@ -21,6 +22,8 @@ IS_SNAPSHOT_OF = "urn:ihe:iti:2010:AssociationType:IsSnapshotOf"
 DOCUMENT_RELATIONSHIPS = (RPLC, APND, XFRM, XFRM_RPLC, SIGNS)
 REPLACING = (RPLC, XFRM_RPLC)
 ASSOCIATION_TYPES = (HAS_MEMBER, *DOCUMENT_RELATIONSHIPS, IS_SNAPSHOT_OF)
+# ITI TF-2b 3.57.4.1.3.3.2: ITI-57's status change, from the submission set to the object.
+UPDATE_AVAILABILITY_STATUS = "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class RegistryObject:
     @property
     def location(self) -> str:
         return f"{self.kind} {self.symbolic_id or self.entry_uuid}"
+
+    def set_version(self, version: int) -> None:
+        """ITI TF-3 4.1.9: the registry numbers versions; the reader wrote version 1."""
+        self.ebrim = re.sub(r'(VersionInfo versionName=")1(")', rf"\g<1>{version}\g<2>", self.ebrim, count=1)
 
 
 @dataclass
@@ -135,6 +142,9 @@ class Association(RegistryObject):
     source_uuid: str = ""
     target_uuid: str = ""
     submission_set_status: str = ""  # HasMember from a submission set: Original or Reference
+    previous_version: str = ""  # ITI-57's HasMember to a new version: the version it replaces
+    original_status: str = ""  # ITI-57's UpdateAvailabilityStatus: the status now ...
+    new_status: str = ""  # ... and the status to be
 
     @property
     def type_name(self) -> str:
@@ -159,6 +169,10 @@ class Submission:
     @property
     def objects(self) -> list[SubmissionSet | DocumentEntry | Folder]:
         return [*self.submission_sets, *self.documents, *self.folders]
+
+    @property
+    def versioned(self) -> list[DocumentEntry | Folder]:
+        return [*self.documents, *self.folders]
 
     def by_uuid(self) -> dict[str, RegistryObject]:
         found: dict[str, RegistryObject] = {o.entry_uuid: o for o in self.objects}

@@ -44,6 +44,18 @@ class RegistryObject(models.Model):
     class Meta:
         abstract = True
 
+    def change_status(self, status: str) -> None:
+        """The availabilityStatus, in its column and its ebRIM alike (the root's attribute comes first)."""
+        self.ebrim = self.ebrim.replace(f'status="{self.status}"', f'status="{status}"', 1)
+        self.status = status
+        self.save(update_fields=["status", "ebrim"])
+
+    def deprecate(self) -> None:
+        """ITI TF-3 4.1.6.1: a replaced entry is Deprecated; ITI TF-2b 3.57.4.1.3.3.1: so is the
+        version a new one supersedes."""
+        if self.status == APPROVED:
+            self.change_status(DEPRECATED)
+
 
 class SubmissionSet(RegistryObject):
     unique_id = models.CharField(max_length=128, unique=True)
@@ -96,12 +108,6 @@ class DocumentEntry(RegistryObject):
 
     def __str__(self) -> str:
         return self.unique_id
-
-    def deprecate(self) -> None:
-        """ITI TF-3 4.1.6.1: a replaced entry is Deprecated, in its columns and its ebRIM alike."""
-        self.status = DEPRECATED
-        self.ebrim = self.ebrim.replace(f'status="{APPROVED}"', f'status="{DEPRECATED}"', 1)
-        self.save(update_fields=["status", "ebrim"])
 
 
 class Folder(RegistryObject):

@@ -31,9 +31,13 @@ from audit.records import AuditRecord, AuditSource, Code, ParticipantObject
 QUERY_TRANSACTIONS = ("ITI-9", "ITI-18", "ITI-21", "ITI-45", "ITI-47", "ITI-66", "ITI-67", "ITI-78",
                       "ITI-81", "ITI-83")
 # The same transactions are an Import on the side that receives the documents and an Export on
-# the side that sends them (ITI TF-2b: 3.41.5.1, 3.42.5.1, 3.43.6.1; RAD TF-3: RAD-68, RAD-69).
-DOCUMENT_TRANSACTIONS = ("ITI-41", "ITI-42", "ITI-43", "ITI-65", "ITI-68", "RAD-68", "RAD-69")
-PATIENT_RECORD_TRANSACTIONS = ("ITI-8", "ITI-10", "ITI-44", "ITI-46", "ITI-104")
+# the side that sends them (ITI TF-2b: 3.41.5.1, 3.42.5.1, 3.43.6.1, 3.57.5.1; RAD TF-3: RAD-68,
+# RAD-69).
+DOCUMENT_TRANSACTIONS = ("ITI-41", "ITI-42", "ITI-43", "ITI-57", "ITI-65", "ITI-68", "RAD-68", "RAD-69")
+# The feeds, and ITI-62 whose deletion changes a patient's record (ITI TF-2b: 3.62.5.1).
+PATIENT_RECORD_TRANSACTIONS = ("ITI-8", "ITI-10", "ITI-44", "ITI-46", "ITI-62", "ITI-104")
+# ITI TF-2b: 3.57.5.1: an update is imported with EventActionCode U; the others create (C).
+_IMPORT_ACTIONS = {"ITI-57": "U"}
 
 # Retrievals: the receiver of the documents asked for them. In the others the sender pushes.
 _PULLED = ("ITI-43", "ITI-68", "RAD-69")
@@ -95,10 +99,12 @@ def import_(*, transaction: str, sender: Peer, receiver: Peer, patient_id: str =
             human_requestor: Peer | None = None, outcome: int = 0, outcome_description: str = "",
             purpose_of_use: Sequence[Code] = (), source: AuditSource | None = None,
             event_datetime: datetime | None = None) -> AuditRecord:
-    """Import 110107, action C (PS3.15 A.5.3.5): documents came in (ITI-41, ITI-42, RAD-68)."""
-    return _transfer(IMPORT, "C", transaction=transaction, sender=sender, receiver=receiver,
-                     patient_id=patient_id, submission_set_unique_id=submission_set_unique_id,
-                     documents=documents, human_requestor=human_requestor, outcome=outcome,
+    """Import 110107 (PS3.15 A.5.3.5): documents came in (ITI-41, ITI-42, RAD-68: action C) or
+    their metadata changed (ITI-57: action U)."""
+    return _transfer(IMPORT, _IMPORT_ACTIONS.get(transaction, "C"), transaction=transaction,
+                     sender=sender, receiver=receiver, patient_id=patient_id,
+                     submission_set_unique_id=submission_set_unique_id, documents=documents,
+                     human_requestor=human_requestor, outcome=outcome,
                      outcome_description=outcome_description, purpose_of_use=purpose_of_use,
                      source=source, event_datetime=event_datetime)
 
@@ -117,17 +123,19 @@ def export(*, transaction: str, sender: Peer, receiver: Peer, patient_id: str = 
 
 
 def patient_record(*, transaction: str, action: str, sender: Peer, receiver: Peer,
-                   patient_ids: Sequence[str], message_id: str = "", human_requestor: Peer | None = None,
+                   patient_ids: Sequence[str], message_id: str = "", removed: Sequence[str] = (),
+                   human_requestor: Peer | None = None,
                    outcome: int = 0, outcome_description: str = "", purpose_of_use: Sequence[Code] = (),
                    source: AuditSource | None = None, event_datetime: datetime | None = None) -> AuditRecord:
     """Patient Record 110110 (PS3.15 A.5.3.14) of the feeds: ITI TF-2a: 3.8.5.1; ITI TF-2b: 3.44.5.1.
 
-    `action`: C for A01/A04/A05, U for A08/A40, D for an identifier a merge removed, R for an
-    update notification this node sends.
+    `action`: C for A01/A04/A05, U for A08/A40, D for an identifier a merge removed or registry
+    objects ITI-62 removed (their entryUUIDs in `removed`), R for an update notification this
+    node sends. A refusal may name no patient: its request was not understood that far.
     """
     if action not in ("C", "R", "U", "D"):
         raise ValueError(f"a patient record is created, read, updated or deleted, not {action!r}")
-    if not patient_ids:
+    if not patient_ids and outcome == 0:
         raise ValueError("a patient record names at least one patient")
     code = transaction_code(transaction, PATIENT_RECORD_TRANSACTIONS)
     detail = _MESSAGE_ID_DETAIL.get(transaction)
@@ -138,7 +146,8 @@ def patient_record(*, transaction: str, action: str, sender: Peer, receiver: Pee
         participants=(participant(sender, is_requestor=True, role=SOURCE_ROLE),
                       *human_requestors(human_requestor),
                       participant(receiver, is_requestor=False, role=DESTINATION_ROLE)),
-        objects=tuple(patient(pid, details=details) for pid in patient_ids),
+        objects=(*(patient(pid, details=details) for pid in patient_ids),
+                 *(_registry_object(uuid) for uuid in removed)),
         purpose_of_use=purpose_of_use, source=source, event_datetime=event_datetime,
     )
 
@@ -166,6 +175,12 @@ def _transfer(event_id: Code, action: str, *, transaction: str, sender: Peer, re
         objects=tuple(objects), purpose_of_use=purpose_of_use, source=source,
         event_datetime=event_datetime,
     )
+
+
+def _registry_object(entry_uuid: str) -> ParticipantObject:
+    # ITI TF-2b: 3.62.5.1: each removed object by its entryUUID, a system object.
+    return ParticipantObject(object_id=entry_uuid, type_code=SYSTEM_OBJECT, type_code_role=REPORT,
+                             id_type_code=REPORT_NUMBER)
 
 
 def _document(document: DocumentRef) -> ParticipantObject:

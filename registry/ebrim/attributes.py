@@ -125,15 +125,20 @@ def folder(element: etree._Element, entry: metadata.Folder) -> None:
 
 
 def association(element: etree._Element, entry: metadata.Association) -> None:
-    """ITI TF-3 4.2.2: an Association's type, ends and SubmissionSetStatus."""
+    """ITI TF-3 4.2.2: an Association's type, ends and SubmissionSetStatus; ITI TF-2b 3.57.4.1.3.3:
+    the PreviousVersion, OriginalStatus and NewStatus of ITI-57."""
     entry.association_type = element.get("associationType", "")
     entry.source_uuid = element.get("sourceObject", "")
     entry.target_uuid = element.get("targetObject", "")
     for name, occurrences in slot_values(element).items():
-        if name == "SubmissionSetStatus":
-            _single(entry, "submission_set_status", name, occurrences)
+        if name in _ASSOCIATION_SLOTS:
+            _single(entry, _ASSOCIATION_SLOTS[name], name, occurrences)
         else:
             entry.extra_slots.append(name)
+
+
+_ASSOCIATION_SLOTS = {"SubmissionSetStatus": "submission_set_status", "PreviousVersion": "previous_version",
+                      "OriginalStatus": "original_status", "NewStatus": "new_status"}
 
 
 def code(classification: etree._Element) -> metadata.Code:

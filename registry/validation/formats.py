@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 _OID = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
+_DOTTED = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+")
 _DTM = re.compile(r"[0-9]{4}([0-9]{2}([0-9]{2}([0-9]{2}([0-9]{2}([0-9]{2})?)?)?)?)?")
 _CX = re.compile(r"(?P<id>[^^&]+)\^\^\^&(?P<oid>[^&]+)&ISO")
 _SHA1 = re.compile(r"[0-9a-fA-F]{40}")
@@ -17,6 +18,12 @@ _DTM_LIMITS = ((4, 6, 1, 12), (6, 8, 1, 31), (8, 10, 0, 23), (10, 12, 0, 59), (1
 def is_oid(value: str, *, max_length: int = 64) -> bool:
     """ITI TF-3 4.2.3.1.7: an ISO OID, no leading zeros, at most 64 characters."""
     return len(value) <= max_length and _OID.fullmatch(value) is not None
+
+
+def is_source_id(value: str) -> bool:
+    """ITI TF-3 4.2.3.3.9: the source's OID. Its first arc is not held to ISO's 0, 1 or 2: the
+    NIST testkit's published submissions (and the tools built on them) send 129.6.58.92.1.1."""
+    return len(value) <= 64 and _DOTTED.fullmatch(value) is not None
 
 
 def is_document_unique_id(value: str) -> bool:

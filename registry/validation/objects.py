@@ -71,7 +71,7 @@ def check_submission_set(entry: metadata.SubmissionSet) -> list[RegistryError]:
     found = _required(entry, SUBMISSION_SET_REQUIRED)
     found += _formats(entry, {
         "uniqueId": (entry.unique_id, formats.is_oid, "an OID"),
-        "sourceId": (entry.source_id, formats.is_oid, "an OID"),
+        "sourceId": (entry.source_id, formats.is_source_id, "an OID"),
         "submissionTime": (entry.submission_time, formats.is_dtm, "a DTM"),
     })
     found += _patient_ids(entry, {"patientId": entry.patient_id})

@@ -104,7 +104,8 @@ def check_references(submission: metadata.Submission, outside: set[str]) -> list
     submission's patient."""
     documents = {d.entry_uuid: d for d in DocumentEntry.objects.filter(entry_uuid__in=outside)}
     stored = set(documents)
-    stored |= set(Folder.objects.filter(entry_uuid__in=outside).values_list("entry_uuid", flat=True))
+    folders = dict(Folder.objects.filter(entry_uuid__in=outside).values_list("entry_uuid", "patient_id"))
+    stored |= set(folders)
     stored |= set(SubmissionSet.objects.filter(entry_uuid__in=outside).values_list("entry_uuid", flat=True))
     package = submission.submission_set
     found: list[RegistryError] = []
@@ -114,6 +115,12 @@ def check_references(submission: metadata.Submission, outside: set[str]) -> list
             if uuid in outside and uuid not in stored:
                 found.append(RegistryError(errors.METADATA_ERROR, f"{uuid} is neither in the submission nor "
                                            "in the registry", f"{association.location} {end}"))
+        if (association.association_type == metadata.HAS_MEMBER and association.source_uuid in folders
+                and package is not None and package.patient_id
+                and folders[association.source_uuid] != package.patient_id):
+            # ITI TF-3 4.1.4.1: a document added to a folder has the folder's patient.
+            found.append(RegistryError(errors.PATIENT_ID_DOES_NOT_MATCH, f"Folder {association.source_uuid} "
+                                       "is another patient's", f"{association.location} sourceObject"))
         if association.association_type not in metadata.DOCUMENT_RELATIONSHIPS:
             continue
         target = documents.get(association.target_uuid)

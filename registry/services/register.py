@@ -1,6 +1,8 @@
-"""Domain: the registry's writes: register a submission (ITI-42), make a patient ID known."""
+"""Domain: register a submission (ITI-42), make a patient ID known."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
 
@@ -59,7 +61,10 @@ def patient_identity_merge(*, subsumed: str, surviving: str) -> None:
         merged.save(update_fields=["merged_into"])
 
 
-def _store(submission: metadata.Submission, *, same_documents: dict[str, str]) -> None:
+def _store(submission: metadata.Submission, *, same_documents: dict[str, str],
+           versions: Mapping[str, int] | None = None) -> None:
+    """Write the submission's rows; `versions` gives the new versions of ITI-57 (else 1)."""
+    versions = versions or {}
     codes: list[models.ObjectCode] = []
     values: list[models.ObjectValue] = []
     for package in submission.submission_sets:
@@ -75,7 +80,8 @@ def _store(submission: metadata.Submission, *, same_documents: dict[str, str]) -
     for document in submission.documents:
         if document.entry_uuid in same_documents:
             continue  # ITI TF-2b 3.42.4.1.3: the same document again; the stored entry stands
-        models.DocumentEntry.objects.create(**_document_columns(document))
+        models.DocumentEntry.objects.create(**_document_columns(document),
+                                            version=versions.get(document.entry_uuid, 1))
         codes += [_code(document, _KINDS[name], code) for name in _DOCUMENT_CODES
                   if (code := getattr(document, name)) is not None]
         codes += [_code(document, "confidentialityCode", c) for c in document.confidentiality_code]
@@ -84,6 +90,7 @@ def _store(submission: metadata.Submission, *, same_documents: dict[str, str]) -
         values += [_value(document, "referenceIdList", r) for r in document.reference_id_list]
     for folder in submission.folders:
         models.Folder.objects.create(entry_uuid=folder.entry_uuid, logical_id=folder.lid, ebrim=folder.ebrim,
+                                     version=versions.get(folder.entry_uuid, 1),
                                      unique_id=folder.unique_id, patient_id=folder.patient_id,
                                      last_update_time=folder.last_update_time)
         codes += [_code(folder, "codeList", c) for c in folder.code_list]

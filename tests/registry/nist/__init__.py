@@ -1,0 +1,1 @@
+"""The NIST XDS Toolkit's registry tests (../shared/ihe/nist-testkit/tests), run against the node."""
