@@ -30,10 +30,10 @@ def submission_register(*, submission: metadata.Submission, source: str, source_
     """
     try:
         with transaction.atomic():
-            resolution = validate_submission(submission)
-            if any(e.is_error for e in resolution.errors):
-                raise RegistryErrors(resolution.errors)
-            _store(submission, same_documents=resolution.same_documents)
+            found = validate_submission(submission)
+            if any(e.is_error for e in found):
+                raise RegistryErrors(found)
+            _store(submission)
             package = submission.submission_set
             assert package is not None  # validation made sure of it
             audit.record(import_(transaction="ITI-42", sender=Peer(user_id=source, host=source_host),
@@ -43,7 +43,7 @@ def submission_register(*, submission: metadata.Submission, source: str, source_
         # Another submission took a uniqueId or entryUUID between our checks and our writes.
         raise errors.error(errors.DUPLICATE_UNIQUE_ID_IN_REGISTRY, "a concurrent submission registered "
                            "one of these objects first; nothing was stored") from None
-    return [e for e in resolution.errors if not e.is_error]
+    return [e for e in found if not e.is_error]
 
 
 def patient_identity_register(*, patient_id: str) -> models.PatientIdentity:
@@ -61,8 +61,7 @@ def patient_identity_merge(*, subsumed: str, surviving: str) -> None:
         merged.save(update_fields=["merged_into"])
 
 
-def _store(submission: metadata.Submission, *, same_documents: dict[str, str],
-           versions: Mapping[str, int] | None = None) -> None:
+def _store(submission: metadata.Submission, *, versions: Mapping[str, int] | None = None) -> None:
     """Write the submission's rows; `versions` gives the new versions of ITI-57 (else 1)."""
     versions = versions or {}
     codes: list[models.ObjectCode] = []
@@ -78,8 +77,6 @@ def _store(submission: metadata.Submission, *, same_documents: dict[str, str],
             codes.append(_code(package, "contentTypeCode", package.content_type_code))
         values += [_value(package, "authorPerson", a.person) for a in package.authors if a.person]
     for document in submission.documents:
-        if document.entry_uuid in same_documents:
-            continue  # ITI TF-2b 3.42.4.1.3: the same document again; the stored entry stands
         models.DocumentEntry.objects.create(**_document_columns(document),
                                             version=versions.get(document.entry_uuid, 1))
         codes += [_code(document, _KINDS[name], code) for name in _DOCUMENT_CODES
@@ -96,21 +93,17 @@ def _store(submission: metadata.Submission, *, same_documents: dict[str, str],
         codes += [_code(folder, "codeList", c) for c in folder.code_list]
     models.ObjectCode.objects.bulk_create(codes)
     models.ObjectValue.objects.bulk_create(values)
-    _store_associations(submission, same_documents)
+    _store_associations(submission)
 
 
-def _store_associations(submission: metadata.Submission, same_documents: dict[str, str]) -> None:
+def _store_associations(submission: metadata.Submission) -> None:
     moment = next((f.last_update_time for f in submission.folders), "")
     for association in submission.associations:
-        ebrim = association.ebrim
-        for new, stored in same_documents.items():
-            ebrim = ebrim.replace(new, stored)
-        source = same_documents.get(association.source_uuid, association.source_uuid)
-        target = same_documents.get(association.target_uuid, association.target_uuid)
+        source, target = association.source_uuid, association.target_uuid
         models.Association.objects.create(
             entry_uuid=association.entry_uuid, association_type=association.association_type,
             source_uuid=source, target_uuid=target, submission_set_status=association.submission_set_status,
-            ebrim=ebrim)
+            ebrim=association.ebrim)
         if association.association_type in metadata.REPLACING:
             _deprecate(target)
         elif association.association_type == metadata.HAS_MEMBER and moment:

@@ -49,7 +49,7 @@ def submission_update(*, submission: metadata.Submission, source: str, source_ho
                 entry.set_version(plan.versions[entry.entry_uuid])
             for previous in plan.superseded:
                 previous.deprecate()
-            _store(submission, same_documents={}, versions=plan.versions)
+            _store(submission, versions=plan.versions)
             for target, status in plan.status_changes:
                 target.change_status(status)
             package = submission.submission_set
@@ -88,7 +88,7 @@ def _check(submission: metadata.Submission) -> _Plan:
     found += stored.check_patient(submission)
     found += stored.check_codes(submission)
     # A new version keeps its uniqueId: only the submission set's must be new.
-    found += stored.check_unique_ids(metadata.Submission(submission_sets=submission.submission_sets)).errors
+    found += stored.check_unique_ids(metadata.Submission(submission_sets=submission.submission_sets))
     without_status_changes = metadata.Submission(
         submission_sets=submission.submission_sets, documents=submission.documents,
         folders=submission.folders, associations=plain)

@@ -10,11 +10,10 @@ from registry import metadata
 from registry.errors import RegistryError
 from registry.validation import objects, stored
 from registry.validation import submission as whole
-from registry.validation.stored import Resolution
 
 
-def validate_submission(submission: metadata.Submission) -> Resolution:
-    """Every error of the submission, and the documents it re-registers identically."""
+def validate_submission(submission: metadata.Submission) -> list[RegistryError]:
+    """Every error (and warning) of the submission."""
     found: list[RegistryError] = []
     found += whole.check_shape(submission)
     for package in submission.submission_sets:
@@ -31,10 +30,9 @@ def validate_submission(submission: metadata.Submission) -> Resolution:
     found += whole.check_relationship_sources(submission)
     found += stored.check_patient(submission)
     found += stored.check_codes(submission)
-    resolution = stored.check_unique_ids(submission)
-    found += resolution.errors
+    found += stored.check_unique_ids(submission)
     found += stored.check_references(submission, whole.references_outside(submission))
-    return Resolution(same_documents=resolution.same_documents, errors=found)
+    return found
 
 
-__all__ = ["Resolution", "validate_submission"]
+__all__ = ["validate_submission"]

@@ -3,20 +3,9 @@ the targets of associations."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from registry import errors, metadata
 from registry.errors import RegistryError
 from registry.models import APPROVED, CodeValue, DocumentEntry, Folder, PatientIdentity, SubmissionSet
-
-
-@dataclass
-class Resolution:
-    """What the stored checks learnt: documents already registered identically (ITI TF-2b
-    3.42.4.1.3: the same uniqueId, hash and size is the same document), by new -> stored UUID."""
-
-    same_documents: dict[str, str] = field(default_factory=dict)
-    errors: list[RegistryError] = field(default_factory=list)
 
 
 def check_patient(submission: metadata.Submission) -> list[RegistryError]:
@@ -69,14 +58,15 @@ def check_codes(submission: metadata.Submission) -> list[RegistryError]:
             if kind in configured and (kind, code.code, code.scheme) not in known]
 
 
-def check_unique_ids(submission: metadata.Submission) -> Resolution:
+def check_unique_ids(submission: metadata.Submission) -> list[RegistryError]:
     """ITI TF-2b 3.42.4.1.3: a SubmissionSet or Folder uniqueId is new; a DocumentEntry's may be
-    known only for the very same document (same hash and size)."""
-    found = Resolution()
+    known only for the very same document (same hash and size), which is then registered as a
+    DocumentEntry of its own in the new submission set (NIST 12004 finds both)."""
+    found: list[RegistryError] = []
     for model, entries in ((SubmissionSet, submission.submission_sets), (Folder, submission.folders)):
         ids = {e.unique_id for e in entries if e.unique_id}
         taken = set(model.objects.filter(unique_id__in=ids).values_list("unique_id", flat=True))
-        found.errors += [RegistryError(errors.DUPLICATE_UNIQUE_ID_IN_REGISTRY,
+        found += [RegistryError(errors.DUPLICATE_UNIQUE_ID_IN_REGISTRY,
                                        f"uniqueId {e.unique_id!r} is already registered",
                                        f"{e.location} uniqueId")
                          for e in entries if e.unique_id in taken]
@@ -88,13 +78,11 @@ def check_unique_ids(submission: metadata.Submission) -> Resolution:
             continue
         where = f"{document.location} uniqueId"
         if document.hash.lower() != existing.hash.lower():
-            found.errors.append(RegistryError(errors.NON_IDENTICAL_HASH, f"uniqueId {document.unique_id!r} "
+            found.append(RegistryError(errors.NON_IDENTICAL_HASH, f"uniqueId {document.unique_id!r} "
                                               "is registered with another hash", where))
         elif not document.size.isdigit() or existing.size != int(document.size):
-            found.errors.append(RegistryError(errors.NON_IDENTICAL_SIZE, f"uniqueId {document.unique_id!r} "
+            found.append(RegistryError(errors.NON_IDENTICAL_SIZE, f"uniqueId {document.unique_id!r} "
                                               "is registered with another size", where))
-        else:
-            found.same_documents[document.entry_uuid] = existing.entry_uuid
     return found
 
 

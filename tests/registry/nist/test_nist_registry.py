@@ -22,11 +22,7 @@ pytestmark = needs_node
 TESTS = ["11990", "11991", "11992", "11993", "11994", "11995", "11996", "11997", "11998", "11999",
          "12000", "12001", "12002", "12004", "12084", "12346"]
 # What the node does not do the way a NIST plan expects: each an expected failure, strict.
-XFAIL: dict[tuple[str, str], str] = {
-    ("12004", "eval"): "a resubmission of the same document (same uniqueId, hash and size) is accepted "
-                       "but not stored as a second DocumentEntry (registry.services keeps the stored "
-                       "entry), so GetDocuments by that uniqueId returns 1 ObjectRef where NIST expects 2",
-}
+XFAIL: dict[tuple[str, str], str] = {}
 
 
 def _params() -> list[object]:
