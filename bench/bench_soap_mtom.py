@@ -42,7 +42,8 @@ def _measure(node: Node, base: Path, size: int, rounds: int) -> list[Row]:
     document = base / f"document-{size}.bin"
     document.write_bytes(os.urandom(size))
     ctype, body = mtom(envelope(echo_body("doc@bench")),
-                       [OutgoingAttachment("doc@bench", "application/octet-stream", document)])
+                       [OutgoingAttachment.from_path(content_id="doc@bench",
+                                                     content_type="application/octet-stream", path=document)])
     latencies = []
     with httpx.Client(base_url=node.url, timeout=300) as client:
         client.post("/soap/echo", content=body, headers={"Content-Type": ctype})  # warm up

@@ -23,3 +23,8 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         float(settings.AUDIT_FORWARD_SECONDS), sender.signature("audit.tasks.forward_audit_events"),
         name="audit forwarding",
     )
+    # ITI TF-2b 3.41.4.1.3, all or nothing: bytes of submissions whose process died are removed.
+    sender.add_periodic_task(
+        float(settings.REPOSITORY_ORPHAN_SECONDS) / 4, sender.signature("repository.tasks.remove_orphans"),
+        name="repository orphan cleanup",
+    )

@@ -57,6 +57,17 @@ SOAP_ROUTES = [
               "registry.handlers.iti57.update_document_set"),
     SoapRoute("registry", "urn:ihe:iti:2010:DeleteDocumentSet", "ITI-62",
               "registry.handlers.iti62.delete_document_set"),
+    # XDS.b Document Repository (ITI TF-2b 3.41, 3.43, 3.86); RAD-68 (RAD TF-3 4.68) shares
+    # ITI-41's action: a KOS manifest among the documents makes the submission a RAD-68.
+    SoapRoute("repository", "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b", "ITI-41",
+              "repository.handlers.iti41.provide_and_register_document_set"),
+    SoapRoute("repository", "urn:ihe:iti:2007:RetrieveDocumentSet", "ITI-43",
+              "repository.handlers.iti43.retrieve_document_set"),
+    SoapRoute("repository", "urn:ihe:iti:2017:RemoveDocuments", "ITI-86",
+              "repository.handlers.iti86.remove_documents"),
+    # XDS-I.b Imaging Document Source (RAD TF-3 4.69).
+    SoapRoute("imaging", "urn:ihe:rad:2009:RetrieveImagingDocumentSet", "RAD-69",
+              "imaging.handlers.rad69.retrieve_imaging_document_set"),
     # Diagnostics: answers only when SOAP_ECHO_ENABLED is set (benchmarks, integration tests).
     SoapRoute("diagnostics", "urn:hienode:diagnostics:Echo", "Echo", "ops.handlers.echo"),
 ]

@@ -3,6 +3,7 @@
 import secrets
 import socket
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import dj_database_url
 
@@ -84,7 +85,9 @@ TEMPLATES = [
 
 # --- Database: SQLite under var/ by default, PostgreSQL when DATABASE_URL says so.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'hienode.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Persistent connections, without a health check: the check is a `SELECT 1` before each request's
+# first query. A connection the server has dropped fails one request, after which Django discards it.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=False)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes write the same file: WAL lets readers go on while one writes, and
     # IMMEDIATE takes the write lock at BEGIN so two writers queue instead of deadlocking.
@@ -172,9 +175,47 @@ DICOM_MAX_PDU_LENGTH = env_int("DICOM_MAX_PDU_LENGTH", 262144)
 DICOM_MAX_ASSOCIATIONS = env_int("DICOM_MAX_ASSOCIATIONS", 32)
 DICOM_STORAGE_DIR = Path(env_str("DICOM_STORAGE_DIR", str(VAR_DIR / "dicom" / "incoming")))
 
+# --- Document bytes (repository/store.py): files under var/documents/ by default;
+# STORAGE_URL=s3://bucket[/prefix]?endpoint_url=http://host:9000&region=us-east-1 for S3-compatible
+# object storage, its credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY as boto3 reads
+# them; file:///folder for another folder.
+STORAGE_URL = env_str("STORAGE_URL", (VAR_DIR / "documents").as_uri())
+
+
+def _document_storage(url: str) -> dict[str, object]:
+    """STORAGE_URL as a storage's backend and options (Django's STORAGES form)."""
+    parts = urlsplit(url)
+    if parts.scheme == "file" and not parts.netloc and not parts.query:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(BASE_DIR / unquote(parts.path))}}
+    names = {"endpoint_url": "endpoint_url", "region": "region_name", "addressing_style": "addressing_style"}
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    # Credentials in the URL would end up in logs and process listings: they come from the environment.
+    if parts.scheme == "s3" and parts.hostname and "@" not in parts.netloc and set(query) <= set(names):
+        options = {"bucket_name": parts.netloc, "location": parts.path.strip("/"), "file_overwrite": True}
+        return {"BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": options | {names[name]: value for name, value in query.items()}}
+    raise ValueError("environment variable STORAGE_URL must be file:///folder or "
+                     "s3://bucket[/prefix]?endpoint_url=...&region=...&addressing_style=...")
+
+
+DOCUMENT_STORAGE = _document_storage(STORAGE_URL)
+
 # --- XDS.b Document Registry (registry/).
 # A stored query matching more objects than this answers XDSTooManyResults (ITI TF-2a 3.18.4.1.3).
 REGISTRY_MAX_RESULTS = env_int("REGISTRY_MAX_RESULTS", 10000)
+# A submission (ITI-42, ITI-57) carrying more registry objects than this is refused with
+# XDSRegistryOutOfResources before it is validated (ITI TF-3 Table 4.2.4.1-2).
+REGISTRY_MAX_SUBMISSION_OBJECTS = env_int("REGISTRY_MAX_SUBMISSION_OBJECTS", 5000)
+
+# --- XDS.b Document Repository (repository/).
+# This repository's repositoryUniqueId (ITI TF-3 4.2.3.2.18), and the community's homeCommunityId
+# (ITI TF-3 4.2.3.2.12, urn:oid:...) when the exchange has one.
+REPOSITORY_UNIQUE_ID = env_str("REPOSITORY_UNIQUE_ID", "1.3.6.1.4.1.21367.2005.3.7.1")
+HOME_COMMUNITY_ID = env_str("HOME_COMMUNITY_ID")
+# Stored bytes no committed submission names are removed once they are this old: longer than
+# any upload takes, so a submission still being written is never touched.
+REPOSITORY_ORPHAN_SECONDS = env_int("REPOSITORY_ORPHAN_SECONDS", 3600)
 
 # --- ATNA (audit/): the audit record repository. Empty URL: the local audit table only.
 AUDIT_SYSLOG_URL = env_str("AUDIT_SYSLOG_URL")  # tls://host:6514 or udp://host:514

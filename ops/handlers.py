@@ -17,6 +17,6 @@ def echo(request: SoapRequest) -> SoapResponse:
     attachments = []
     for include in includes(body):
         part = request.attachments[cid_of(include)]
-        attachments.append(OutgoingAttachment(part.content_id, part.content_type, part.path))
+        attachments.append(OutgoingAttachment(part.content_id, part.content_type, part.size, part.open))
     return SoapResponse(action="urn:hienode:diagnostics:EchoResponse", body=body,
                         attachments=attachments)

@@ -83,7 +83,8 @@ class ClientCertificateUploadInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "active"]
+    list_display = ["name", "code", "active", "may_administer_documents"]
+    list_filter = ["active", "may_administer_documents"]
     search_fields = ["name", "code"]
     inlines = [AssigningAuthorityInline, ClientCertificateInline, ClientCertificateUploadInline]
 

@@ -9,6 +9,10 @@ class Organisation(models.Model):
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
     active = models.BooleanField(default=True)
+    # ITI-57, ITI-62 and ITI-86 change or remove what other organisations registered: they are
+    # for the exchange's operators (the Document Administrator), not every affiliated hospital.
+    may_administer_documents = models.BooleanField(
+        "may update and remove documents (ITI-57, ITI-62, ITI-86)", default=False)
 
     class Meta:
         ordering = ["name"]

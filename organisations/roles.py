@@ -16,7 +16,16 @@ AUDITOR = "auditor"
 
 # role -> (app labels it manages fully, "app.codename" permissions it has besides)
 ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    OPERATOR: (("organisations", "ops"), ("audit.view_auditevent",)),
+    OPERATOR: (("organisations", "ops"), (
+        "audit.view_auditevent",
+        # The DICOM nodes are the operators' to configure; what was registered and stored they
+        # see but change only through the transactions.
+        "imaging.add_dicomnode", "imaging.change_dicomnode", "imaging.delete_dicomnode",
+        "imaging.view_dicomnode", "imaging.view_manifeststudy", "repository.view_document",
+        "registry.view_documententry", "registry.view_submissionset", "registry.view_folder",
+        "registry.view_association", "registry.view_patientidentity",
+        "registry.view_codevalue", "registry.add_codevalue", "registry.change_codevalue",
+        "registry.delete_codevalue")),
     # The auditor reads the trail and nothing else (ITI TF-2 3.20: who saw what, when).
     AUDITOR: ((), ("audit.view_auditevent", "audit.view_auditchain")),
 }

@@ -1,4 +1,4 @@
-"""Reads of the affinity domain: whose is the certificate a peer presented."""
+"""Reads of the affinity domain: whose is the certificate a peer presented, what it may do."""
 
 from __future__ import annotations
 
@@ -40,3 +40,17 @@ def certificate_refusal(*, certificate: CertificateFacts) -> str | None:
     if holder is not None:
         return f"this certificate is registered already, to {holder.organisation}"
     return None
+
+
+def may_administer_documents(code: str) -> bool:
+    """Whether a request from the organisation `code` may update or remove documents (ITI-57,
+    ITI-62, ITI-86): they change what other organisations registered, so they are the
+    exchange's operators' (the Document Administrator), granted per organisation.
+
+    An empty code is a request on the plain-HTTP port, which carries no client certificate: it
+    is the operator's own local port (bound to loopback unless BIND_ADDRESS says otherwise), so
+    it is allowed. Over HTTPS every request has an organisation (ITI-19: the certificate's).
+    """
+    if not code:
+        return True
+    return Organisation.objects.filter(code=code, active=True, may_administer_documents=True).exists()

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from ops.admin import ReadOnlyAdmin
 from registry.models import Association, CodeValue, DocumentEntry, Folder, PatientIdentity, SubmissionSet
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Registered metadata changes only through the transactions (ITI-42, ITI-57, ITI-62)."""
-
-    list_per_page = 100
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(SubmissionSet)

@@ -43,6 +43,9 @@ PATIENT_ID_RECONCILIATION = "XDSPatientIDReconciliationError"  # a patientId cha
 # ITI TF-2b 3.62.4.1.3: ITI-62 answers with the ebRS 3.0 exceptions' names.
 UNRESOLVED_REFERENCE = "UnresolvedReferenceException"  # no such object
 REFERENCES_EXIST = "ReferencesExistException"  # an object left behind still refers to a removed one
+# ebRS 3.0: the requestor may not perform the operation (ITI-57, ITI-62 for a hospital that is no
+# Document Administrator of the exchange).
+AUTHORIZATION = "urn:oasis:names:tc:ebxml-regrep:ErrorType:AuthorizationException"
 
 
 @dataclass(frozen=True)

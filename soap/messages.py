@@ -18,9 +18,11 @@ class SoapRequest:
     addressing: Addressing
     body: etree._Element  # the first element child of env:Body
     attachments: dict[str, Attachment]
-    folder: Path  # the request's temporary folder, removed after the response is sent
+    folder: Path  # the request's temporary folder, made on first use, removed after the response
     remote_addr: str
     mtom: bool
+    # The organisation of the client certificate (ITI-19); empty on plain HTTP.
+    organisation_code: str = ""
 
     def binary(self, element: etree._Element) -> Attachment:
         """The bytes an element carries: an xop:Include's part, or its inline base64 text."""
@@ -30,6 +32,7 @@ class SoapRequest:
             if cid not in self.attachments:
                 raise faults.sender(f"xop:Include refers to a missing MIME part <{cid}>.")
             return self.attachments[cid]
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # made on first use
         return decode_inline(element.text or "", folder=self.folder)
 
 

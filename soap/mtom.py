@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
+import functools
+import hashlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +24,9 @@ from soap import faults
 from soap.namespaces import XOP, qname
 
 CHUNK = 64 * 1024
+# A request body is read a MiB at a time: a server that buffers ahead (gunicorn reads up to a MiB
+# from the socket) copies what it still holds on every read, so small reads cost it dearly.
+READ_CHUNK = 1024 * 1024
 _CID_SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -36,12 +40,14 @@ class Limits:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A binary part, kept in a temporary file of the request's own folder."""
+    """A binary part, kept in a temporary file of the request's own folder, with the SHA-1 (lowercase
+    hex) of its bytes, computed as they were written; empty when the maker did not compute one."""
 
     content_id: str
     content_type: str
     path: Path
     size: int
+    sha1: str = ""
 
     def open(self) -> BinaryIO:
         return self.path.open("rb")
@@ -74,6 +80,7 @@ class _PartCollector:
         self._value = b""
         self._headers: dict[str, str] = {}
         self._sink: BinaryIO | None = None
+        self._digest = hashlib.sha1(usedforsecurity=False)
         self._size = 0
         self._cid = ""
         self._type = ""
@@ -128,6 +135,7 @@ class _PartCollector:
         name = f"{len(self.attachments):05d}-{_CID_SAFE.sub('_', cid)[:80]}"
         self._path = self.folder / name
         self._sink = self._path.open("wb")
+        self._digest = hashlib.sha1(usedforsecurity=False)
 
     def part_data(self, data: bytes, start: int, end: int) -> None:
         self._size += end - start
@@ -140,7 +148,9 @@ class _PartCollector:
         if self._size > self.limits.max_part_bytes:
             raise too_large(f"The MIME part <{self._cid}>", self.limits.max_part_bytes)
         assert self._sink is not None
-        self._sink.write(data[start:end])
+        piece = data[start:end]
+        self._digest.update(piece)
+        self._sink.write(piece)
 
     def part_end(self) -> None:
         if self._into_root:
@@ -149,7 +159,8 @@ class _PartCollector:
         assert self._sink is not None and self._path is not None
         self._sink.close()
         self._sink = None
-        self.attachments[self._cid] = Attachment(self._cid, self._type, self._path, self._size)
+        self.attachments[self._cid] = Attachment(self._cid, self._type, self._path, self._size,
+                                                 self._digest.hexdigest())
 
     def end(self) -> None:
         self.ended = True
@@ -198,7 +209,7 @@ def read_mtom(stream: BinaryIO, content_type: str, *, limits: Limits, folder: Pa
 def _chunks(stream: BinaryIO, content_length: int | None) -> Iterator[bytes]:
     remaining = content_length
     while remaining is None or remaining > 0:
-        chunk = stream.read(CHUNK if remaining is None else min(CHUNK, remaining))
+        chunk = stream.read(READ_CHUNK if remaining is None else min(READ_CHUNK, remaining))
         if not chunk:
             return
         if remaining is not None:
@@ -230,24 +241,39 @@ def decode_inline(text: str, *, folder: Path) -> Attachment:
     """Inline base64 content (a non-MTOM request), decoded to a file like any attachment."""
     path = folder / f"inline-{uuid.uuid4().hex}"
     size = 0
+    digest = hashlib.sha1(usedforsecurity=False)
     try:
         with path.open("wb") as sink:
             compact = "".join(text.split())
             for offset in range(0, len(compact), CHUNK * 4):
                 piece = base64.b64decode(compact[offset:offset + CHUNK * 4], validate=True)
                 size += len(piece)
+                digest.update(piece)
                 sink.write(piece)
     except (binascii.Error, ValueError):
         path.unlink(missing_ok=True)
         raise faults.sender("Inline binary content is not valid base64.") from None
-    return Attachment(f"inline:{path.name}", "application/octet-stream", path, size)
+    return Attachment(f"inline:{path.name}", "application/octet-stream", path, size, digest.hexdigest())
 
 
 @dataclass(frozen=True)
 class OutgoingAttachment:
+    """A binary part of a response: its bytes come from `open`, a file, the document store or
+    any other stream, read chunk by chunk while the response is sent. `size` is what the
+    Content-Length counts, so `open` must give exactly that many bytes."""
+
     content_id: str
     content_type: str
-    path: Path
+    size: int
+    open: Callable[[], BinaryIO]
+
+    @classmethod
+    def from_path(cls, *, content_id: str, content_type: str, path: Path) -> OutgoingAttachment:
+        return cls(content_id, content_type, path.stat().st_size, functools.partial(_open_binary, path))
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    return path.open("rb")
 
 
 def xop_include(parent: etree._Element, content_id: str) -> etree._Element:
@@ -266,8 +292,9 @@ def content_type(boundary: str, root_cid: str) -> str:
 
 
 def write_mtom(root: bytes, attachments: list[OutgoingAttachment], *, boundary: str,
-               root_cid: str) -> Iterator[bytes]:
-    """The body of an MTOM response, attachments read from their files chunk by chunk."""
+               root_cid: str) -> Generator[bytes, None, None]:
+    """The body of an MTOM response, each attachment opened in turn and read chunk by chunk;
+    closing the generator early closes the attachment being sent."""
     dash = f"--{boundary}\r\n".encode()
     yield dash
     yield (f'Content-Type: application/xop+xml; charset=UTF-8; type="application/soap+xml"\r\n'
@@ -278,15 +305,27 @@ def write_mtom(root: bytes, attachments: list[OutgoingAttachment], *, boundary: 
         yield (f"Content-Type: {attachment.content_type}\r\n"
                f"Content-Transfer-Encoding: binary\r\n"
                f"Content-ID: <{attachment.content_id}>\r\n\r\n").encode()
-        with attachment.path.open("rb") as source:
-            while chunk := source.read(CHUNK):
-                yield chunk
+        yield from _attachment_bytes(attachment)
     yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def _attachment_bytes(attachment: OutgoingAttachment) -> Iterator[bytes]:
+    sent = 0
+    with attachment.open() as source:
+        while chunk := source.read(min(CHUNK, attachment.size - sent + 1)):
+            sent += len(chunk)
+            if sent > attachment.size:
+                break
+            yield chunk
+    # The Content-Length was counted from `size`: better a broken response than a wrong document.
+    if sent != attachment.size:
+        raise ValueError(f"the attachment <{attachment.content_id}> gave {sent} bytes, "
+                         f"not the {attachment.size} it declared")
 
 
 def mtom_length(root: bytes, attachments: list[OutgoingAttachment], *, boundary: str,
                 root_cid: str) -> int:
-    """Content-Length of `write_mtom`'s output, without reading the files."""
+    """Content-Length of `write_mtom`'s output, from the attachments' sizes, opening none."""
     size = 0
     for piece in write_mtom(root, [], boundary=boundary, root_cid=root_cid):
         size += len(piece)
@@ -294,5 +333,5 @@ def mtom_length(root: bytes, attachments: list[OutgoingAttachment], *, boundary:
         head = (f"\r\n--{boundary}\r\nContent-Type: {attachment.content_type}\r\n"
                 f"Content-Transfer-Encoding: binary\r\n"
                 f"Content-ID: <{attachment.content_id}>\r\n\r\n")
-        size += len(head.encode()) + os.path.getsize(attachment.path)
+        size += len(head.encode()) + attachment.size
     return size

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import uuid
 from collections.abc import Callable
 from functools import cache
@@ -65,8 +64,11 @@ class SoapView(View):
                             content_type="text/plain")
 
     def post(self, request: HttpRequest) -> HttpResponseBase:
-        settings.SOAP_TEMP_DIR.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix="req-", dir=settings.SOAP_TEMP_DIR))
+        # The request's folder is only made when something is written to it: MTOM parts as they
+        # stream in, or inline base64 a handler decodes (SoapRequest.binary).
+        folder = settings.SOAP_TEMP_DIR / f"req-{uuid.uuid4().hex}"
+        if (request.content_type or "").lower() == "multipart/related":
+            folder.mkdir(mode=0o700, parents=True)
         relates_to = None
         action = ""
         response: HttpResponseBase
@@ -137,7 +139,8 @@ def read_request(request: HttpRequest, *, endpoint: str, folder: Path) -> SoapRe
     mtom.check_includes(envelope.root, attachments)
     return SoapRequest(endpoint=endpoint, addressing=envelope.addressing, body=envelope.body,
                        attachments=attachments, folder=folder,
-                       remote_addr=request.META.get("REMOTE_ADDR", ""), mtom=is_mtom)
+                       remote_addr=request.META.get("REMOTE_ADDR", ""), mtom=is_mtom,
+                       organisation_code=getattr(request, "organisation_code", ""))
 
 
 def _content_length(request: HttpRequest) -> int | None:

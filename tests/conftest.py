@@ -162,3 +162,14 @@ def hospital_a_certificate(exchange_ca: DemoCertificates) -> Any:
     hospital_a = organisation_create(code="hospa", name="Hospital A")
     return client_certificate_register(
         organisation=hospital_a, certificate=read_pem(exchange_ca.clients["hospa"].cert.read_text()))
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """moto's S3 server: a real S3 API server on loopback, standing in for S3 or MinIO, which
+    can't run here. `s3_server.new_bucket()` gives a test an empty bucket of its own."""
+    from tests.servers.s3 import start_s3
+
+    server = start_s3(tmp_path_factory.mktemp("s3"))
+    yield server
+    server.stop()

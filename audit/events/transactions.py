@@ -34,8 +34,9 @@ QUERY_TRANSACTIONS = ("ITI-9", "ITI-18", "ITI-21", "ITI-45", "ITI-47", "ITI-66",
 # the side that sends them (ITI TF-2b: 3.41.5.1, 3.42.5.1, 3.43.6.1, 3.57.5.1; RAD TF-3: RAD-68,
 # RAD-69).
 DOCUMENT_TRANSACTIONS = ("ITI-41", "ITI-42", "ITI-43", "ITI-57", "ITI-65", "ITI-68", "RAD-68", "RAD-69")
-# The feeds, and ITI-62 whose deletion changes a patient's record (ITI TF-2b: 3.62.5.1).
-PATIENT_RECORD_TRANSACTIONS = ("ITI-8", "ITI-10", "ITI-44", "ITI-46", "ITI-62", "ITI-104")
+# The feeds, and ITI-62 and ITI-86 whose deletions change a patient's record (ITI TF-2b: 3.62.5.1,
+# 3.86.5.1).
+PATIENT_RECORD_TRANSACTIONS = ("ITI-8", "ITI-10", "ITI-44", "ITI-46", "ITI-62", "ITI-86", "ITI-104")
 # ITI TF-2b: 3.57.5.1: an update is imported with EventActionCode U; the others create (C).
 _IMPORT_ACTIONS = {"ITI-57": "U"}
 

@@ -61,7 +61,7 @@ def read_submission(body: etree._Element, *, now: datetime | None = None) -> met
             elif kind == "Folder":
                 folder = metadata.Folder(entry_uuid=entry_uuid, symbolic_id=shown, last_update_time=moment)
                 attributes.folder(element, folder)
-                _set_slot(element, "lastUpdateTime", moment)
+                set_slot(element, "lastUpdateTime", moment)
                 _finish(element, folder)
                 submission.folders.append(folder)
             else:
@@ -145,7 +145,7 @@ def _finish(element: etree._Element, entry: metadata.RegistryObject) -> None:
     entry.ebrim = etree.tostring(element, encoding="unicode", with_tail=False)
 
 
-def _set_slot(element: etree._Element, name: str, value: str) -> None:
+def set_slot(element: etree._Element, name: str, value: str) -> None:
     for slot in element.findall(R + "Slot"):
         if slot.get("name") == name:
             element.remove(slot)

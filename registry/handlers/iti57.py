@@ -10,4 +10,4 @@ from soap.messages import SoapRequest, SoapResponse
 def update_document_set(request: SoapRequest) -> SoapResponse:
     return answer_submission(request, transaction="ITI-57",
                              response_action="urn:ihe:iti:2010:UpdateDocumentSetResponse",
-                             service=services.submission_update)
+                             service=services.submission_update, administrative=True)

@@ -25,16 +25,16 @@ _CONTENT_FILTERS = [FORMAT_CODE, CONFIDENTIALITY_CODE, ENTRY_TYPE]
 
 
 def get_all(params: Params, context: Context) -> list[Found]:
-    patient_ids = selectors.patient_ids_for(params.string("$patientId") or "")
+    patient_id = params.string("$patientId") or ""
     documents = content_filters(params)
-    documents.patient_ids, documents.statuses = patient_ids, params.strings("$XDSDocumentEntryStatus")
+    documents.patient_id, documents.statuses = patient_id, params.strings("$XDSDocumentEntryStatus")
     objects = [
         *selectors.submission_sets(selectors.SubmissionSetFilter(
-            patient_ids=patient_ids, statuses=params.strings("$XDSSubmissionSetStatus")),
+            patient_id=patient_id, statuses=params.strings("$XDSSubmissionSetStatus")),
             leaf=context.leaf, limit=context.limit),
         *selectors.document_entries(documents, leaf=context.leaf, limit=context.limit),
         *selectors.folders(selectors.FolderFilter(
-            patient_ids=patient_ids, statuses=params.strings("$XDSFolderStatus")),
+            patient_id=patient_id, statuses=params.strings("$XDSFolderStatus")),
             leaf=context.leaf, limit=context.limit),
     ]
     if len(objects) > context.limit:
@@ -64,17 +64,16 @@ def get_folder_and_contents(params: Params, context: Context) -> list[Found]:
 def _members(holder: Found, params: Params, context: Context, *, with_folders: bool) -> list[Found]:
     """A SubmissionSet's or Folder's DocumentEntries (filtered), its Folders, and the HasMember
     associations among what is returned."""
-    members = selectors.associations(sources=[holder.entry_uuid], types=[HAS_MEMBER],
-                                     leaf=context.leaf, limit=context.limit)
-    targets = [a.target_uuid for a in members]
-    documents = content_filters(params)
-    documents.entry_uuids = targets
-    found = selectors.document_entries(documents, leaf=context.leaf, limit=context.limit)
-    if with_folders:
-        found += selectors.folders(selectors.FolderFilter(entry_uuids=targets), leaf=context.leaf,
+    members, found = selectors.members(holder_uuid=holder.entry_uuid, types=[HAS_MEMBER],
+                                       documents=content_filters(params), leaf=context.leaf,
+                                       limit=context.limit)
+    # The other targets may be Folders, or the Folder-to-DocumentEntry HasMembers a
+    # SubmissionSet carried (ITI TF-3 4.1.6.1); with none, there is nothing more to read.
+    others = sorted({a.target_uuid for a in members} - set(uuids(found)))
+    if with_folders and others:
+        found += selectors.folders(selectors.FolderFilter(entry_uuids=others), leaf=context.leaf,
                                    limit=context.limit)
-        # The Folder-to-DocumentEntry HasMembers this SubmissionSet carried (ITI TF-3 4.1.6.1).
-        members += selectors.associations(entry_uuids=targets, types=[HAS_MEMBER], leaf=context.leaf,
+        members += selectors.associations(entry_uuids=others, types=[HAS_MEMBER], leaf=context.leaf,
                                           limit=context.limit)
     return [*found, *linking(members, [holder, *found])]
 

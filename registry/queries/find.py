@@ -38,8 +38,8 @@ FIND_DOCUMENTS_PARAMS = [
 
 
 def find_documents(params: Params, context: Context) -> list[Found]:
-    patient_ids = selectors.patient_ids_for(params.string(f"{_DE}PatientId") or "")
-    found = selectors.DocumentFilter(patient_ids=patient_ids, statuses=params.strings(f"{_DE}Status"),
+    found = selectors.DocumentFilter(patient_id=params.string(f"{_DE}PatientId") or "",
+                                     statuses=params.strings(f"{_DE}Status"),
                                      object_types=entry_types(params))
     for name, prefix in _CODES.items():
         if params.has(name):
@@ -61,7 +61,7 @@ def find_documents(params: Params, context: Context) -> list[Found]:
 def find_submission_sets(params: Params, context: Context) -> list[Found]:
     ss = "$XDSSubmissionSet"
     found = selectors.SubmissionSetFilter(
-        patient_ids=selectors.patient_ids_for(params.string(f"{ss}PatientId") or ""),
+        patient_id=params.string(f"{ss}PatientId") or "",
         statuses=params.strings(f"{ss}Status"),
         submission_time=(params.time(f"{ss}SubmissionTimeFrom"), params.time(f"{ss}SubmissionTimeTo")))
     if params.has(f"{ss}SourceId"):
@@ -76,7 +76,7 @@ def find_submission_sets(params: Params, context: Context) -> list[Found]:
 def find_folders(params: Params, context: Context) -> list[Found]:
     fol = "$XDSFolder"
     found = selectors.FolderFilter(
-        patient_ids=selectors.patient_ids_for(params.string(f"{fol}PatientId") or ""),
+        patient_id=params.string(f"{fol}PatientId") or "",
         statuses=params.strings(f"{fol}Status"),
         last_update_time=(params.time(f"{fol}LastUpdateTimeFrom"), params.time(f"{fol}LastUpdateTimeTo")),
         code_lists=params.code_groups(f"{fol}CodeList"))

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from django.db import IntegrityError, transaction
 
 from audit import services as audit
-from audit.events import Peer, import_, this_node
+from audit.events import Peer, import_, patient_record, this_node
 from registry import errors, metadata, models
 from registry.errors import RegistryError, RegistryErrors
 from registry.validation import formats, validate_submission
@@ -21,12 +21,14 @@ _KINDS = {"class_code": "classCode", "type_code": "typeCode", "format_code": "fo
 
 
 def submission_register(*, submission: metadata.Submission, source: str, source_host: str = "",
-                        destination: str = "") -> list[RegistryError]:
+                        destination: str = "", transaction_name: str = "ITI-42") -> list[RegistryError]:
     """ITI TF-2b 3.42.4.1.3: validate and store a submission, all or nothing, with its audit
     record (Import 110107). Raises RegistryErrors; returns the warnings of a success.
 
     `source` is the sender as ITI TF-2b 3.42.5.1 audits it (its wsa:ReplyTo), `source_host`
-    its address, `destination` this endpoint's URI.
+    its address, `destination` this endpoint's URI. `transaction_name` is what the audit record
+    names: the repository registers its ITI-41 and RAD-68 submissions here, grouped with the
+    registry, so no ITI-42 crosses the wire and the one record is of the transaction received.
     """
     try:
         with transaction.atomic():
@@ -36,7 +38,7 @@ def submission_register(*, submission: metadata.Submission, source: str, source_
             _store(submission)
             package = submission.submission_set
             assert package is not None  # validation made sure of it
-            audit.record(import_(transaction="ITI-42", sender=Peer(user_id=source, host=source_host),
+            audit.record(import_(transaction=transaction_name, sender=Peer(user_id=source, host=source_host),
                                  receiver=this_node(destination), patient_id=package.patient_id,
                                  submission_set_unique_id=package.unique_id))
     except IntegrityError:
@@ -53,12 +55,45 @@ def patient_identity_register(*, patient_id: str) -> models.PatientIdentity:
 
 
 def patient_identity_merge(*, subsumed: str, surviving: str) -> None:
-    """A merge: the subsumed ID is no longer accepted; submissions name the surviving one."""
+    """A merge: the subsumed ID is no longer accepted; submissions name the surviving one.
+
+    Only the identity is pointed at the survivor: documents keep the patientId they were
+    registered with, and queries by the survivor cover the subsumed ID (registry.selectors).
+    """
     with transaction.atomic():
         survivor = patient_identity_register(patient_id=surviving)
         merged = patient_identity_register(patient_id=subsumed)
         merged.merged_into = survivor
         merged.save(update_fields=["merged_into"])
+
+
+def patient_identity_unmerge(*, subsumed: str, transaction_id: str = "ITI-8", source: str = "",
+                             source_host: str = "", destination: str = "") -> str | None:
+    """Undo a merge: the subsumed ID names its patient again, and queries by the ID it was
+    merged into stop covering it. Returns that ID, or None when `subsumed` was not merged
+    (a feed sent again changes nothing, and records nothing).
+
+    Nothing but the identity changes: merging never rewrote a document's patientId, so the
+    documents answer to their own ID again. IDs merged into `subsumed` stay with it. Audited as
+    a Patient Record update (110110, action U) naming both patients, in the same transaction;
+    `transaction_id` is the feed that asked (ITI-8 by default), the other arguments are
+    submission_register's. Raises RegistryErrors XDSUnknownPatientId for an ID never fed.
+    """
+    with transaction.atomic():
+        identity = models.PatientIdentity.objects.select_for_update().filter(patient_id=subsumed).first()
+        if identity is None:
+            raise errors.error(errors.UNKNOWN_PATIENT_ID, "the patient ID to unmerge is not known to the "
+                               "registry", "patientId")
+        if identity.merged_into is None:
+            return None
+        survivor = identity.merged_into.patient_id
+        identity.merged_into = None
+        identity.save(update_fields=["merged_into"])
+        sender = Peer(user_id=source, host=source_host) if source else this_node("patient identity feed")
+        audit.record(patient_record(transaction=transaction_id, action="U", sender=sender,
+                                    receiver=this_node(destination or "registry"),
+                                    patient_ids=[subsumed, survivor]))
+    return survivor
 
 
 def _store(submission: metadata.Submission, *, versions: Mapping[str, int] | None = None) -> None:

@@ -1,15 +1,18 @@
-"""Domain: ITI-57 Update Document Set: new versions of DocumentEntries and Folders, and changes of
-availabilityStatus (ITI TF-2b 3.57.4.1.3), all or nothing."""
+"""Domain: ITI-57 Update Document Set: new versions of DocumentEntries and Folders, changes of
+availabilityStatus, and Folder membership (ITI TF-2b 3.57.4.1.3), all or nothing."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
 from audit import services as audit
 from audit.events import Peer, import_, this_node
 from registry import errors, metadata, models
+from registry.ebrim.namespaces import RIM
 from registry.errors import RegistryError, RegistryErrors
 from registry.services.register import _store
 from registry.validation import objects, stored
@@ -30,7 +33,13 @@ class _Plan:
 
     versions: dict[str, int] = field(default_factory=dict)
     superseded: list[Versioned] = field(default_factory=list)
+    # The entryUUID of each new DocumentEntry version -> that of the version it supersedes.
+    replaced_documents: dict[str, str] = field(default_factory=dict)
     status_changes: list[tuple[Versioned, str]] = field(default_factory=list)
+    # Folder memberships deprecated: Remove DocumentEntry from Folder.
+    removed_memberships: list[models.Association] = field(default_factory=list)
+    # The stored Folders whose content this update changes.
+    touched_folders: set[str] = field(default_factory=set)
     errors: list[RegistryError] = field(default_factory=list)
 
 
@@ -52,6 +61,12 @@ def submission_update(*, submission: metadata.Submission, source: str, source_ho
             _store(submission, versions=plan.versions)
             for target, status in plan.status_changes:
                 target.change_status(status)
+            for membership in plan.removed_memberships:
+                _change_association_status(membership, models.DEPRECATED)
+            _carry_folder_memberships(submission, plan)
+            moment = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+            for folder in models.Folder.objects.filter(entry_uuid__in=plan.touched_folders):
+                folder.touch(moment)
             package = submission.submission_set
             assert package is not None  # the checks made sure of it
             audit.record(import_(transaction="ITI-57", sender=Peer(user_id=source, host=source_host),
@@ -68,6 +83,9 @@ def _check(submission: metadata.Submission) -> _Plan:
     """ITI-42's checks of the submission's own objects, then ITI-57's of versions and statuses."""
     plan = _Plan()
     found = plan.errors
+    found += whole.check_size(submission)
+    if found:
+        return plan
     found += whole.check_shape(submission)
     for package in submission.submission_sets:
         found += objects.check_submission_set(package)
@@ -95,6 +113,7 @@ def _check(submission: metadata.Submission) -> _Plan:
     found += stored.check_references(without_status_changes, whole.references_outside(without_status_changes))
     _check_versions(submission, plan)
     _check_status_changes(submission, plan)
+    _check_folder_additions(submission, plan)
     return plan
 
 
@@ -141,6 +160,8 @@ def _check_versions(submission: metadata.Submission, plan: _Plan) -> None:
         plan.errors.extend(_check_patient_change(entry, latest))
         plan.versions[entry.entry_uuid] = latest.version + 1
         plan.superseded.append(latest)
+        if isinstance(latest, models.DocumentEntry):
+            plan.replaced_documents[entry.entry_uuid] = latest.entry_uuid
 
 
 def _check_unchanged(entry: metadata.DocumentEntry | metadata.Folder,
@@ -196,9 +217,13 @@ def _check_status_changes(submission: metadata.Submission, plan: _Plan) -> None:
         named = association.target_uuid
         target: Versioned | None = (models.DocumentEntry.objects.filter(entry_uuid=named).first()
                                     or models.Folder.objects.filter(entry_uuid=named).first())
+        membership = None if target else models.Association.objects.filter(entry_uuid=named).first()
+        if membership is not None:
+            found.extend(_check_membership_removal(association, membership, package, plan))
+            continue
         if target is None:
-            found.append(RegistryError(errors.METADATA_UPDATE, f"{named} is no DocumentEntry or Folder of "
-                                       "the registry", f"{where} targetObject"))
+            found.append(RegistryError(errors.METADATA_UPDATE, f"{named} is no DocumentEntry, Folder or "
+                                       "Association of the registry", f"{where} targetObject"))
             continue
         if association.new_status not in _STATUSES:
             found.append(RegistryError(errors.METADATA_UPDATE_OPERATION, "NewStatus "
@@ -219,3 +244,100 @@ def _check_status_changes(submission: metadata.Submission, plan: _Plan) -> None:
                                        "patient's", f"{where} targetObject"))
         else:
             plan.status_changes.append((target, association.new_status))
+
+
+def _check_membership_removal(association: metadata.Association, membership: models.Association,
+                              package: metadata.SubmissionSet, plan: _Plan) -> list[RegistryError]:
+    """ITI TF-2b 3.57.4.1.3.3 Remove DocumentEntry from Folder: an UpdateAvailabilityStatus
+    deprecating a Folder's HasMember of a DocumentEntry; the membership is kept, Deprecated."""
+    where = association.location
+    folder = models.Folder.objects.filter(entry_uuid=membership.source_uuid).first()
+    is_member = (membership.association_type == metadata.HAS_MEMBER and folder is not None
+                 and models.DocumentEntry.objects.filter(entry_uuid=membership.target_uuid).exists())
+    if not is_member or folder is None:
+        return [RegistryError(errors.METADATA_UPDATE_OPERATION, f"{membership.entry_uuid} is not a Folder's "
+                              "HasMember of a DocumentEntry, the only Association whose status ITI-57 "
+                              "changes", f"{where} targetObject")]
+    if association.new_status != models.DEPRECATED:
+        return [RegistryError(errors.METADATA_UPDATE_OPERATION, "a Folder membership can only be deprecated "
+                              "(Remove DocumentEntry from Folder)", f"{where} NewStatus")]
+    if association.original_status != membership.status:
+        return [RegistryError(errors.METADATA_UPDATE_OPERATION, "OriginalStatus "
+                              f"{association.original_status!r} is not the status of "
+                              f"{membership.entry_uuid}, {membership.status!r}",
+                              f"{where} OriginalStatus")]
+    if package.patient_id and folder.patient_id != package.patient_id:
+        return [RegistryError(errors.PATIENT_ID_DOES_NOT_MATCH, f"Folder {folder.entry_uuid} is another "
+                              "patient's", f"{where} targetObject")]
+    plan.removed_memberships.append(membership)
+    plan.touched_folders.add(folder.entry_uuid)
+    return []
+
+
+def _check_folder_additions(submission: metadata.Submission, plan: _Plan) -> None:
+    """ITI TF-2b 3.57.4.1.3.3 Add existing DocumentEntry to Folder: a HasMember from a stored
+    Folder to a DocumentEntry of the submission's patient, itself a member of the SubmissionSet
+    (ITI TF-3 4.1.4). check_references made sure both ends exist and the Folder's patient."""
+    package = submission.submission_set
+    if package is None:
+        return
+    stored_folders = set(models.Folder.objects.filter(
+        entry_uuid__in={a.source_uuid for a in submission.associations}).values_list("entry_uuid", flat=True))
+    submitted = {a.target_uuid for a in submission.associations
+                 if a.association_type == metadata.HAS_MEMBER and a.source_uuid == package.entry_uuid}
+    for association in submission.associations:
+        if (association.association_type != metadata.HAS_MEMBER
+                or association.source_uuid not in stored_folders):
+            continue
+        where = association.location
+        document = models.DocumentEntry.objects.filter(entry_uuid=association.target_uuid).first()
+        if association.entry_uuid not in submitted:
+            plan.errors.append(RegistryError(errors.METADATA_UPDATE, "a HasMember adding a DocumentEntry "
+                                             "to a Folder is itself a member of the SubmissionSet", where))
+        elif document is not None and package.patient_id and document.patient_id != package.patient_id:
+            plan.errors.append(RegistryError(errors.PATIENT_ID_DOES_NOT_MATCH, f"DocumentEntry "
+                                             f"{document.entry_uuid} is another patient's",
+                                             f"{where} targetObject"))
+        elif document is not None and _is_member(association.source_uuid, document.entry_uuid):
+            plan.errors.append(RegistryError(errors.METADATA_UPDATE_OPERATION, f"{document.entry_uuid} is "
+                                             f"already in Folder {association.source_uuid}", where))
+        else:
+            plan.touched_folders.add(association.source_uuid)
+
+
+def _is_member(folder_uuid: str, document_uuid: str) -> bool:
+    return models.Association.objects.filter(association_type=metadata.HAS_MEMBER, source_uuid=folder_uuid,
+                                             target_uuid=document_uuid, status=models.APPROVED).exists()
+
+
+def _carry_folder_memberships(submission: metadata.Submission, plan: _Plan) -> None:
+    """ITI TF-2b 3.57.4.1.3.3 (Update DocumentEntry Metadata): a new version of a DocumentEntry
+    stays in the Folders the version it supersedes is in, and their lastUpdateTime moves: the
+    registry adds a HasMember from each to it. The old memberships stay, the deprecated version's
+    history."""
+    given = {(a.source_uuid, a.target_uuid) for a in submission.associations
+             if a.association_type == metadata.HAS_MEMBER}
+    folder_uuids = models.Folder.objects.values("entry_uuid")
+    for new_uuid, previous_uuid in plan.replaced_documents.items():
+        memberships = models.Association.objects.filter(
+            association_type=metadata.HAS_MEMBER, target_uuid=previous_uuid, status=models.APPROVED,
+            source_uuid__in=folder_uuids).order_by("id")
+        for folder_uuid in dict.fromkeys(m.source_uuid for m in memberships):
+            if (folder_uuid, new_uuid) in given:
+                continue  # the update brought the membership itself
+            entry_uuid = f"urn:uuid:{uuid.uuid4()}"
+            models.Association.objects.create(
+                entry_uuid=entry_uuid, association_type=metadata.HAS_MEMBER, source_uuid=folder_uuid,
+                target_uuid=new_uuid, ebrim=(
+                    f'<rim:Association xmlns:rim="{RIM}" id="{entry_uuid}" associationType="'
+                    f'{metadata.HAS_MEMBER}" sourceObject="{folder_uuid}" targetObject="{new_uuid}" '
+                    f'lid="{entry_uuid}" status="{models.APPROVED}"><rim:VersionInfo versionName="1"/>'
+                    "</rim:Association>"))
+            plan.touched_folders.add(folder_uuid)
+
+
+def _change_association_status(association: models.Association, status: str) -> None:
+    """The availabilityStatus of an Association, in its column and its ebRIM alike."""
+    association.ebrim = association.ebrim.replace(f'status="{association.status}"', f'status="{status}"', 1)
+    association.status = status
+    association.save(update_fields=["status", "ebrim"])

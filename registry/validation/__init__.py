@@ -13,7 +13,10 @@ from registry.validation import submission as whole
 
 
 def validate_submission(submission: metadata.Submission) -> list[RegistryError]:
-    """Every error (and warning) of the submission."""
+    """Every error (and warning) of the submission; only the size error for one too large."""
+    too_large = whole.check_size(submission)
+    if too_large:
+        return too_large
     found: list[RegistryError] = []
     found += whole.check_shape(submission)
     for package in submission.submission_sets:

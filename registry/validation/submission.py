@@ -4,8 +4,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.conf import settings
+
 from registry import errors, metadata
 from registry.errors import RegistryError
+
+
+def check_size(submission: metadata.Submission) -> list[RegistryError]:
+    """REGISTRY_MAX_SUBMISSION_OBJECTS: a submission carrying more registry objects (submission
+    sets, DocumentEntries, Folders, Associations) than the registry takes in one request is
+    refused before anything else is checked: ITI TF-3 Table 4.2.4.1-2 XDSRegistryOutOfResources."""
+    limit = settings.REGISTRY_MAX_SUBMISSION_OBJECTS
+    count = (len(submission.submission_sets) + len(submission.documents) + len(submission.folders)
+             + len(submission.associations) + len(submission.unclassified))
+    if count <= limit:
+        return []
+    package = submission.submission_set
+    return [RegistryError(errors.OUT_OF_RESOURCES, f"the submission carries {count} registry objects; this "
+                          f"registry takes at most {limit} in one submission: split it",
+                          package.location if package else "SubmissionSet")]
 
 
 def check_shape(submission: metadata.Submission) -> list[RegistryError]:

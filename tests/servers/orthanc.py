@@ -30,7 +30,10 @@ class OrthancServer:
 
 
 def start_orthanc(base: Path, *, ae_title: str = "ORTHANC",
-                  modalities: dict[str, tuple[str, str, int]] | None = None) -> OrthancServer:
+                  modalities: dict[str, tuple[str, str, int]] | None = None,
+                  extra_config: dict[str, object] | None = None) -> OrthancServer:
+    """Orthanc on free loopback ports; `extra_config` adds configuration keys (e.g.
+    "DicomAlwaysAllowGet") on top of the defaults below."""
     binary = require_binary("Orthanc", "/usr/sbin/Orthanc")
     storage = base / "storage"
     storage.mkdir(parents=True, exist_ok=True)
@@ -53,6 +56,7 @@ def start_orthanc(base: Path, *, ae_title: str = "ORTHANC",
         "DicomAlwaysAllowStore": True,
         "StorageCompression": False,
         "DicomScuTimeout": 30,
+        **(extra_config or {}),
     }
     config_path = base / "orthanc.json"
     config_path.write_text(json.dumps(config, indent=2))

@@ -91,7 +91,8 @@ def test_a_10_mb_mtom_attachment_comes_back_byte_for_byte(client: httpx.Client, 
     document = tmp_path / "study.bin"
     document.write_bytes(payload)
     ctype, body = mtom(envelope(echo_body("doc1@client")),
-                       [OutgoingAttachment("doc1@client", "application/dicom", document)])
+                       [OutgoingAttachment.from_path(content_id="doc1@client",
+                                                     content_type="application/dicom", path=document)])
     response = client.post("/soap/echo", content=body, headers={"Content-Type": ctype})
     assert response.status_code == 200, response.text[:500]
     assert response.headers["content-type"].startswith("multipart/related")

@@ -1,4 +1,4 @@
-"""A driver for the NIST XDS Toolkit's test plans, against the node's registry over SOAP 1.2.
+"""A driver for the NIST XDS Toolkit's test plans, against the node's registry and repository over SOAP 1.2.
 
 It does what the toolkit's test client does with a `testplan.xml`: for each TestStep of a
 section, in order,
@@ -8,7 +8,10 @@ section, in order,
                             give every uniqueId a fresh OID (but NoAssignUids), give symbolic ids a
                             urn:uuid (AssignUuids), POST it, check ExpectedStatus and the expected
                             error codes; the Reports of the step are read from the metadata sent
-  StoredQueryTransaction    ITI-18: the query file with its symbols filled in; ExpectedContents
+  StoredQueryTransaction    ITI-18: the query file with its symbols filled in; ExpectedContents;
+                            the Reports of the step are read from the answer
+  ProvideAndRegister...,    ITI-41 and ITI-43 on the repository: see repository_steps.py
+  RetrieveTransaction
   NullTransaction           the XPath Assertions, on the previous step's response
   NewPatientId,             a fresh patient ID, made known to the registry (the Patient Identity
   PatientIdentityFeed...    Feed the toolkit sends)
@@ -114,6 +117,7 @@ class Run:
     uids: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     reports: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     last: etree._Element | None = None
+    answers: dict[tuple[str, str], etree._Element] = field(default_factory=dict)  # of queries
     log: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -131,8 +135,9 @@ class Run:
         name = step.get("id", "")
         where = f"{self.test_id}/{section}/{name}"
         expected = (step.findtext("ExpectedStatus") or "Success").strip()
-        codes = [(e.text or "").strip() for e in step
-                 if e.tag in ("ExpectedErrorMessage", "ExpectedErrorCode")]
+        codes = [(e.text or "").strip() for e in step.iter("ExpectedErrorCode")]
+        # The toolkit looks for an ExpectedErrorMessage anywhere in the errors' text.
+        messages = [(e.text or "").strip() for e in step.iter("ExpectedErrorMessage")]
         if step.find("NewPatientId") is not None:
             self.patient = new_patient_id()
             self.register_patient(self.patient)
@@ -148,6 +153,14 @@ class Run:
             answer = self._register(section, name, transaction, patient)
         elif (transaction := step.find("StoredQueryTransaction")) is not None:
             answer = self._query(section, name, transaction, patient)
+        elif (transaction := step.find("ProvideAndRegisterTransaction")) is not None:
+            from tests.registry.nist import repository_steps
+
+            answer = repository_steps.provide(self, section, name, transaction, patient)
+        elif (transaction := step.find("RetrieveTransaction")) is not None:
+            from tests.registry.nist import repository_steps
+
+            answer = repository_steps.retrieve(self, section, name, transaction, patient)
         elif (transaction := step.find("NullTransaction")) is not None:
             self._assertions(where, transaction)
             return
@@ -162,12 +175,21 @@ class Run:
         for code in codes:
             if code not in returned:
                 raise PlanError(f"{where}: expected error {code}, got {answer.errors}")
+        for message in messages:
+            if not any(message in f"{code} {context}" for code, context in answer.errors):
+                raise PlanError(f"{where}: expected error message {message!r}, got {answer.errors}")
         if (contents := transaction.find("ExpectedContents")) is not None:
             self._contents(where, contents, answer.root)
 
     def _register(self, section: str, step: str, transaction: etree._Element, patient: str) -> Response:
+        root = self.submission(section, step, transaction, patient)
+        return self._post(REGISTER, root, RS + "}RegistryResponse", "rs.xsd")
+
+    def submission(self, section: str, step: str, transaction: etree._Element,
+                   patient: str) -> etree._Element:
+        """The step's metadata file as it is sent: ebRIM 3.0, symbols, uniqueIds and patient filled in."""
         file = TESTKIT / self.test_id / section / (transaction.findtext("MetadataFile") or "").strip()
-        text = self._substitute(file.read_text(), section, transaction, patient)
+        text = self.substitute(file.read_text(), section, transaction, patient)
         root = to_ebrim30(etree.fromstring(text.encode()))
         objects = root.find(R + "RegistryObjectList")
         assert objects is not None, file
@@ -184,23 +206,30 @@ class Run:
                     identifier.set("value", patient)
         if transaction.find("AssignUuids") is not None:
             self.uuids[(section, step)] = _assign_uuids(objects)
-        reports = self.reports.setdefault((section, step), {})
-        for report in transaction.findall("Report"):
-            found = root.xpath((report.text or "").strip())
-            values = [str(v) for v in found] if isinstance(found, list) else [str(found)]
-            if values:
-                reports[report.get("name", "")] = values[0].strip()
+        self._report(section, step, transaction, root)
         schema("lcm.xsd").assertValid(root)
-        return self._post(REGISTER, root, RS + "}RegistryResponse", "rs.xsd")
+        return root
 
     def _query(self, section: str, step: str, transaction: etree._Element, patient: str) -> Response:
         file = TESTKIT / self.test_id / section / (transaction.findtext("MetadataFile") or "").strip()
-        text = self._substitute(file.read_text(), section, transaction, patient)
+        text = self.substitute(file.read_text(), section, transaction, patient)
         root = etree.fromstring(text.encode())
         schema("query.xsd").assertValid(root)
         answer = self._post(STORED_QUERY, root, QUERY + "}AdhocQueryResponse", "query.xsd")
-        self.last = answer.root
+        self.last = self.answers[(section, step)] = answer.root
+        self._report(section, step, transaction, answer.root)
         return answer
+
+    def _report(self, section: str, step: str, transaction: etree._Element, root: etree._Element) -> None:
+        """The step's Reports: XPath over what was sent (Metadata) or answered (Result)."""
+        reports = self.reports.setdefault((section, step), {})
+        for report in transaction.findall("Report"):
+            found = root.xpath((report.text or "").strip())
+            items: list[object] = list(found) if isinstance(found, list) else [found]
+            # An attribute or text is a string; an element reports its text (the toolkit's way).
+            values = [v.text or "" if isinstance(v, etree._Element) else str(v) for v in items]
+            if values:
+                reports[report.get("name", "")] = values[0].strip()
 
     def _post(self, action: str, body: etree._Element, answer_tag: str, xsd: str) -> Response:
         envelope = (f'<s:Envelope xmlns:s="{SOAP12}" xmlns:wsa="{WSA}"><s:Header>'
@@ -226,7 +255,7 @@ class Run:
 
     # Symbols: $patientid$, UseId, UseReport.
 
-    def _substitute(self, text: str, section: str, transaction: etree._Element, patient: str) -> str:
+    def substitute(self, text: str, section: str, transaction: etree._Element, patient: str) -> str:
         symbols = {"$patientid$": patient, "$altpatientid$": self.alt_patient}
         for use in transaction.findall("UseReport"):
             symbol = use.get("useAs", "")
@@ -235,8 +264,13 @@ class Run:
                     else self.alt_patient
                 continue
             key = (use.get("section") or section, use.get("step", ""))
+            name = use.get("reportName", "")
             try:
-                symbols[symbol] = self.reports[key][use.get("reportName", "")]
+                if name.endswith("_uid") and name not in self.reports.get(key, {}):
+                    # The toolkit reports each uniqueId it assigned as <id>_uid.
+                    symbols[symbol] = self.uids[key][name.removesuffix("_uid")]
+                else:
+                    symbols[symbol] = self.reports[key][name]
             except KeyError:
                 raise PlanError(f"{self.test_id}/{section}: no report {use.get('reportName')} "
                                 f"of {key}") from None

@@ -1,0 +1,1 @@
+"""Protocol handlers of the imaging domain: RAD-69 over SOAP."""
