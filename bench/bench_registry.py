@@ -4,7 +4,7 @@
 DATABASE_URL points at it), loads a synthetic registry with `bench.registry_data` (COPY), runs
 VACUUM ANALYZE, and starts the node's real `web` process (gunicorn, 2 workers x 8 threads) on it.
 Each ITI-18 query is then POSTed over HTTP on loopback, so a figure is the server's whole latency:
-SOAP parsing, the stored query's SQL through the ORM, the ITI-18 audit record (written in its own
+SOAP parsing, the stored query's SQL, the ITI-18 audit record (written in its own
 transaction) and the LeafClass response, as the client waits for it. The same selection is also
 timed as hand-written SQL with psycopg (sqlite3 for SQLite), fetching the same columns, ebRIM
 included. Then ITI-42 submissions of one DocumentEntry each are POSTed, one at a time and from 8
@@ -69,7 +69,7 @@ ITI42 = "urn:ihe:iti:2007:RegisterDocumentSet-b"
 SUCCESS = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
 _OBJECT = "entry_uuid, home_community_id, patient_id, ebrim"
 
-# The hand-written SQL of each selection, as the ORM's: same columns, same order, same limit. It
+# The hand-written SQL of each selection, as the stored query's: same columns, same order, same limit. It
 # is built from constants only (S608).
 RAW_FIND = (f"SELECT {_OBJECT} FROM registry_documententry WHERE patient_id = %s AND status = %s "  # noqa: S608
             "AND class_code = %s AND class_scheme = %s AND creation_time >= %s AND creation_time < %s "
@@ -303,8 +303,8 @@ def _query_rows(client: httpx.Client, case: Case, cursor: Any, what: str,
         Row(name, "handler in-process p50", inside["handler_p50"] * 1000, "ms",
             f"registry_stored_query(): parse, query, audit row, response tree; p95 "
             f"{inside['handler_p95'] * 1000:.2f} ms"),
-        Row(name, "stored query (ORM) p50", orm50, "ms",
-            f"queries.run() alone; p95 {inside['query_p95'] * 1000:.2f} ms"),
+        Row(name, "stored query p50", orm50, "ms",
+            f"read_query() and queries.run(); p95 {inside['query_p95'] * 1000:.2f} ms"),
         Row(name, "raw SQL p50", raw50, "ms",
             f"same selection, hand-written; p95 {_percentile(raw, 95) * 1000:.2f} ms"),
         Row(name, "stored query / raw SQL (p50)", orm50 / raw50, "x",

@@ -7,7 +7,9 @@ the request limits raised above the largest document. The client streams both wa
 body is a generator of MTOM chunks whose document comes from a generator of pseudo-random bytes,
 hashed as it is sent; an ITI-43 answer is read with `client.stream` and its part hashed as it
 arrives, and its SHA-1 must be the one sent. Neither side ever holds a document whole. A thread
-samples the RSS of every gunicorn process meanwhile (`bench.sampler`).
+samples the RSS of every gunicorn process meanwhile (`bench.sampler`), and their CPU time is read
+before and after. Each size goes in and out at least 3 times (10 for 1 MB), after a few small round
+trips that warm both workers up; MB/s is the median.
 
 Then 1 MB ITI-41 submissions are POSTed one at a time and from 8 threads. Last, a study of small CT
 instances is uploaded to Orthanc, published by a KOS manifest (RAD-68) and fetched whole through
@@ -15,15 +17,19 @@ the node by RAD-69 (C-GET from Orthanc, MTOM answer).
 
 Sizes: BENCH_REPOSITORY_SIZES_MB (default "1,100,1024"), BENCH_REPOSITORY_SUBMISSIONS (100
 sequential 1 MB ITI-41 submissions, as many from 8 threads), BENCH_REPOSITORY_INSTANCES (300
-instances in the study; 0 leaves RAD-69 out), BENCH_REPOSITORY_RAD69_ROUNDS (3).
+instances in the study; 0 leaves RAD-69 out), BENCH_REPOSITORY_RAD69_ROUNDS (3), and
+BENCH_REPOSITORY_S3_SIZES_MB (default "1024": the same round trip through a second web process
+whose store is S3, moto's S3 API server on loopback; empty leaves it out).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -49,13 +55,15 @@ from tests.servers.node import Node
 ROOT = Path(__file__).resolve().parents[1]
 MB = 1024 * 1024
 SIZES = [int(n) * MB for n in os.environ.get("BENCH_REPOSITORY_SIZES_MB", "1,100,1024").split(",") if n]
+# The same round trip with the store on S3 (moto's S3 API server on loopback, which keeps objects
+# in its own memory): the node's memory must stay bounded there too.
+S3_SIZES = [int(n) * MB for n in os.environ.get("BENCH_REPOSITORY_S3_SIZES_MB", "1024").split(",") if n]
 SUBMISSIONS = int(os.environ.get("BENCH_REPOSITORY_SUBMISSIONS", "100"))
 INSTANCES = int(os.environ.get("BENCH_REPOSITORY_INSTANCES", "300"))
 RAD69_ROUNDS = int(os.environ.get("BENCH_REPOSITORY_RAD69_ROUNDS", "3"))
 CLIENTS = 8
 CHUNK = MB
 GOAL_RSS_MIB, GOAL_MB_S = 200, 100
-ITI41 = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
 ITI43 = "urn:ihe:iti:2007:RetrieveDocumentSet"
 RAD69 = "urn:ihe:rad:2009:RetrieveImagingDocumentSet"
 SUCCESS = b"urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"
@@ -74,20 +82,47 @@ def run() -> list[Row]:
         node = Node(base=base / "node", env={"DATABASE_URL": f"sqlite:///{base / 'db.sqlite3'}",
                                              "CELERY_BROKER_URL": "memory://", "LOG_LEVEL": "WARNING"})
         # Above the largest document, whatever the defaults are.
-        limit = str(max([*SIZES, 0]) + 64 * MB)
+        limit = str(max([*SIZES, *S3_SIZES, 0]) + 64 * MB)
         node.env.update(SOAP_MAX_REQUEST_BYTES=limit, SOAP_MAX_PART_BYTES=limit)
         _manage(node, "migrate", "--verbosity", "0")
         _manage(node, "shell", "-c", "from registry import services\n" + "".join(
             f"services.patient_identity_register(patient_id={p!r})\n" for p in (CHIP_MOORE, PATIENT)))
         node.start("web")
         try:
+            _warm_up(node)
             rows = [row for size in SIZES for row in _one_document(node, size)]
             rows += _submissions(node)
             if INSTANCES:
                 rows += _rad69(node, base)
-            return rows
         finally:
             node.stop()
+        if S3_SIZES:
+            rows += _on_s3(node, base)
+        return rows
+
+
+def _on_s3(first: Node, base: Path) -> list[Row]:
+    from tests.servers.s3 import ACCESS_KEY, REGION, SECRET_KEY, start_s3
+
+    server = start_s3(base / "s3")
+    bucket = server.new_bucket()
+    (base / "s3-node").mkdir()
+    node = Node(base=base / "s3-node", env={})
+    # After the Node's own defaults, which include a small part limit.
+    node.env.update({k: v for k, v in first.env.items() if k in _SHARED_ENV})
+    node.env.update(STORAGE_URL=f"s3://{bucket}?endpoint_url={server.endpoint_url}&region={REGION}",
+                    AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+    node.start("web")
+    try:
+        _warm_up(node)
+        return [row for size in S3_SIZES for row in _one_document(node, size, store="S3")]
+    finally:
+        node.stop()
+        server.stop()
+
+
+_SHARED_ENV = ("DATABASE_URL", "CELERY_BROKER_URL", "LOG_LEVEL", "SOAP_MAX_REQUEST_BYTES",
+               "SOAP_MAX_PART_BYTES")
 
 
 def _manage(node: Node, *args: str) -> None:
@@ -99,14 +134,14 @@ def _manage(node: Node, *args: str) -> None:
 
 # ITI-41 and ITI-43 of one document
 
-def _one_document(node: Node, size: int) -> list[Row]:
-    rounds = max(1, min(10, 256 * MB // size))
+def _one_document(node: Node, size: int, *, store: str = "files") -> list[Row]:
+    rounds = max(3, min(10, 256 * MB // size)) if store == "files" else 2
     sent: list[float] = []
     got: list[float] = []
     rss_in = rss_out = 0
     cpu_in = cpu_out = 0.0
     web = node.processes["web"].pid
-    with httpx.Client(base_url=node.url, timeout=1800) as client:
+    with _client(node, timeout=1800) as client:
         for number in range(rounds):
             cpu = _cpu_seconds(web)
             with PeakRss(web) as rss:
@@ -119,10 +154,10 @@ def _one_document(node: Node, size: int) -> list[Row]:
             cpu_out += _cpu_seconds(web) - cpu
             if answer.parts != [(size, sha1)]:
                 raise RuntimeError(f"ITI-43 gave back {answer.parts}, not ({size}, {sha1})")
-    name = f"repository, one {size // MB:,} MB document"
+    name = f"repository, one {size // MB:,} MB document" + (" on S3" if store == "S3" else "")
     up, down = size / statistics.median(sent) / 1e6, size / statistics.median(got) / 1e6
     peak = max(rss_in, rss_out) / MB
-    note = f"{rounds} round{'s' if rounds > 1 else ''}, median; SHA-1 of the retrieved bytes checked"
+    note = f"{rounds} rounds, median; SHA-1 of the retrieved bytes checked"
     return [
         Row(name, "ITI-41 provide", up, "MB/s", f"{note}; {_goal(up >= GOAL_MB_S)} >= {GOAL_MB_S} MB/s"),
         Row(name, "ITI-43 retrieve", down, "MB/s", f"{_goal(down >= GOAL_MB_S)} >= {GOAL_MB_S} MB/s"),
@@ -146,6 +181,21 @@ def _cpu_seconds(pid: int) -> float:
             continue
         total += times.user + times.system
     return total
+
+
+def _warm_up(node: Node) -> None:
+    """A few small round trips, so that neither worker's first request (imports, schemas) is timed."""
+    with _client(node, timeout=120) as client:
+        for number in range(6):
+            unique_id, _, _ = _provide(client, 64 * 1024, seed=number)
+            _retrieve(client, unique_id)
+
+
+def _client(node: Node, *, timeout: float) -> httpx.Client:
+    """A client that sends each chunk at once: with Nagle's algorithm the small MTOM tail after a
+    large chunk waits for the server's delayed ACK, some 40 ms a request."""
+    transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    return httpx.Client(base_url=node.url, timeout=timeout, transport=transport)
 
 
 def _goal(met: bool) -> str:
@@ -177,11 +227,15 @@ def _provide_request() -> _Provide:
                     f"\r\n--{boundary}--\r\n".encode())
 
 
+@functools.cache
+def _pool() -> bytes:
+    return random.Random(1).randbytes(8 * MB + CHUNK)
+
+
 def _random_bytes(size: int, seed: int) -> Iterator[bytes]:
-    """`size` pseudo-random bytes in chunks: slices of a random pool at random offsets, cheap
-    enough that the client does not take the server's CPU."""
-    rng = random.Random(seed)
-    pool = rng.randbytes(8 * MB + CHUNK)
+    """`size` pseudo-random bytes in chunks: slices of one random pool at random offsets, cheap
+    enough that the client takes little of the server's CPU and adds little to a small request."""
+    rng, pool = random.Random(seed), _pool()
     left = size
     while left > 0:
         start = rng.randrange(8 * MB)

@@ -44,6 +44,8 @@ SOAP_ENDPOINTS = [
     SoapEndpoint("repository", "xds/repository", "repository/wsdl/DocumentRepository.wsdl"),
     SoapEndpoint("imaging", "xds/imaging", "imaging/wsdl/ImagingDocumentSource.wsdl"),
     SoapEndpoint("diagnostics", "soap/echo", "ops/wsdl/Diagnostics.wsdl"),
+    SoapEndpoint("pixv3", "pix/v3", "empi/wsdl/PIXManager.wsdl"),
+    SoapEndpoint("pdqv3", "pdq/v3", "empi/wsdl/PDQSupplier.wsdl"),
 ]
 
 SOAP_ROUTES = [
@@ -68,11 +70,33 @@ SOAP_ROUTES = [
     # XDS-I.b Imaging Document Source (RAD TF-3 4.69).
     SoapRoute("imaging", "urn:ihe:rad:2009:RetrieveImagingDocumentSet", "RAD-69",
               "imaging.handlers.rad69.retrieve_imaging_document_set"),
+    # PIXv3 Manager: ITI-44 Patient Identity Feed HL7 v3 (ITI TF-2b 3.44), ITI-45 PIXV3 Query (3.45).
+    SoapRoute("pixv3", "urn:hl7-org:v3:PRPA_IN201301UV02", "ITI-44",
+              "empi.handlers.v3.iti44.patient_registry_record_added"),
+    SoapRoute("pixv3", "urn:hl7-org:v3:PRPA_IN201302UV02", "ITI-44",
+              "empi.handlers.v3.iti44.patient_registry_record_revised"),
+    SoapRoute("pixv3", "urn:hl7-org:v3:PRPA_IN201304UV02", "ITI-44",
+              "empi.handlers.v3.iti44.patient_registry_duplicates_resolved"),
+    SoapRoute("pixv3", "urn:hl7-org:v3:PRPA_IN201309UV02", "ITI-45", "empi.handlers.v3.iti45.pix_query"),
+    # PDQv3 Supplier: ITI-47 Patient Demographics Query HL7 v3 (ITI TF-2b 3.47).
+    SoapRoute("pdqv3", "urn:hl7-org:v3:PRPA_IN201305UV02", "ITI-47",
+              "empi.handlers.v3.iti47.patient_demographics_query"),
     # Diagnostics: answers only when SOAP_ECHO_ENABLED is set (benchmarks, integration tests).
     SoapRoute("diagnostics", "urn:hienode:diagnostics:Echo", "Echo", "ops.handlers.echo"),
 ]
 
-HL7V2_ROUTES: list[HL7v2Route] = []
+HL7V2_ROUTES: list[HL7v2Route] = [
+    # ITI-8 Patient Identity Feed (ITI TF-2a 3.8): admit, register, pre-admit, update, merge.
+    HL7v2Route("ADT", "A01", "ITI-8", "empi.handlers.v2.iti8.patient_identity_feed"),
+    HL7v2Route("ADT", "A04", "ITI-8", "empi.handlers.v2.iti8.patient_identity_feed"),
+    HL7v2Route("ADT", "A05", "ITI-8", "empi.handlers.v2.iti8.patient_identity_feed"),
+    HL7v2Route("ADT", "A08", "ITI-8", "empi.handlers.v2.iti8.patient_identity_feed"),
+    HL7v2Route("ADT", "A40", "ITI-8", "empi.handlers.v2.iti8.patient_merge"),
+    # ITI-9 PIX Query (ITI TF-2a 3.9).
+    HL7v2Route("QBP", "Q23", "ITI-9", "empi.handlers.v2.iti9.pix_query"),
+    # ITI-21 Patient Demographics Query (ITI TF-2a 3.21).
+    HL7v2Route("QBP", "Q22", "ITI-21", "empi.handlers.v2.iti21.patient_demographics_query"),
+]
 
 DICOM_ROUTES = [
     # PS3.7 9.1.5 C-ECHO; PS3.4 B Storage Service Class.

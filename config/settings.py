@@ -258,3 +258,11 @@ HEALTH_MIN_FREE_BYTES = env_int("HEALTH_MIN_FREE_BYTES", 512 * 1024 * 1024)
 # Where /healthz reaches the listeners: loopback when they run beside web, a service name in compose.
 HEALTH_MLLP_HOST = env_str("HEALTH_MLLP_HOST", "")
 HEALTH_DICOM_HOST = env_str("HEALTH_DICOM_HOST", "")
+
+# --- The EMPI's matcher (empi/): thresholds in match weight units (bits: log2 of the Bayes
+# factor, the prior excluded). A record whose best candidate scores at or above
+# EMPI_LINK_THRESHOLD joins that person; one between the two thresholds gets a person of its own
+# and a review item for a data steward. With the untrained prior P(match) = 1e-4 (-13.3 bits),
+# 20 bits is a posterior of about 99%; 6 is below the twin ceiling (8), so twins reach review.
+EMPI_LINK_THRESHOLD = float(env_str("EMPI_LINK_THRESHOLD", "20"))
+EMPI_REVIEW_THRESHOLD = float(env_str("EMPI_REVIEW_THRESHOLD", "6"))

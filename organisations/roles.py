@@ -25,7 +25,15 @@ ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         "registry.view_documententry", "registry.view_submissionset", "registry.view_folder",
         "registry.view_association", "registry.view_patientidentity",
         "registry.view_codevalue", "registry.add_codevalue", "registry.change_codevalue",
-        "registry.delete_codevalue")),
+        "registry.delete_codevalue",
+        # The data steward's console: the EMPI is seen, and links move only through the steward
+        # actions (empi/admin.py), all gated by change_patientrecord; no row is edited as a form.
+        "empi.view_person", "empi.view_patientrecord", "empi.view_linkevent",
+        "empi.view_reviewitem", "empi.view_notsameperson", "empi.view_matchparameters",
+        "empi.change_patientrecord",
+        # The PIX consumers subscribed to ITI-10 notifications are the operators' to configure.
+        "empi.add_pixconsumer", "empi.change_pixconsumer", "empi.delete_pixconsumer",
+        "empi.view_pixconsumer")),
     # The auditor reads the trail and nothing else (ITI TF-2 3.20: who saw what, when).
     AUDITOR: ((), ("audit.view_auditevent", "audit.view_auditchain")),
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +28,32 @@ def pytest_configure(config: pytest.Config) -> None:
     from config.celery import app
 
     app.conf.update(broker_url="memory://")
+    _retry_flush_on_deadlock()
+
+
+def _retry_flush_on_deadlock() -> None:
+    """The node's processes keep writing (heartbeats, audit forwarding) while a transactional
+    test's teardown TRUNCATEs every table; PostgreSQL may then pick the TRUNCATE as a deadlock's
+    victim. The processes' writes are the real thing, so the teardown retries rather than they stop."""
+    import time
+
+    from django.db.backends.base.operations import BaseDatabaseOperations
+    from django.db.utils import OperationalError
+
+    flush = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: BaseDatabaseOperations, sql_list: Iterable[str]) -> None:
+        statements = list(sql_list)
+        for attempt in range(5):
+            try:
+                flush(self, statements)
+                return
+            except OperationalError as exc:
+                if "deadlock" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

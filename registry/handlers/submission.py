@@ -6,6 +6,7 @@ Metadata errors are answered with rs:RegistryResponse status Failure, never a SO
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 
 from django.conf import settings
@@ -81,12 +82,25 @@ def refuse_unless_administrator(request: SoapRequest, *, transaction: str) -> No
     """Raise RegistryErrors (ebRS AuthorizationException) unless the request's organisation may
     update and remove documents. ITI-57 and ITI-62 change what other organisations registered, so
     they are the exchange's Document Administrator's; a request on the plain-HTTP port has no
-    organisation and is the operator's own (organisations.selectors.may_administer_documents)."""
+    organisation and is the operator's own (organisations.selectors.may_administer_documents),
+    but only from this machine: BIND_ADDRESS may open the plain port to other machines, and
+    those carry no certificate to say who they are."""
     code = request.organisation_code
+    if not code and not _loopback(request.remote_addr):
+        raise errors.error(errors.AUTHORIZATION, "updates and removals without a client certificate "
+                           "are taken from this machine only; use the HTTPS port",
+                           f"{transaction} {TRANSACTIONS[transaction]}")
     if not may_administer_documents(code):
         raise errors.error(errors.AUTHORIZATION, f"organisation {code!r} may not update or remove "
                            "documents; the exchange's operators grant it on the organisation's page",
                            f"{transaction} {TRANSACTIONS[transaction]}")
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_size(body: etree._Element) -> None:

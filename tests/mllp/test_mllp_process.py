@@ -44,12 +44,22 @@ def hospital_a_message(control: str, *, padding: int = 0) -> bytes:
     ).encode()
 
 
-def test_the_maximal_feed_gets_an_application_error_naming_it_while_no_route_exists(
+def test_the_maximal_feed_of_authorities_outside_the_domain_gets_an_application_error_naming_it(
         mllp: Node) -> None:
     feed = MAXIMAL_FEED.read_bytes()
     with connect(mllp.mllp_port) as sock:
         reply = exchange(sock, feed)
     assert msa(reply) == ("AE", control_id(feed))
+    # ITI TF-2a 3.8.4.1.3: identifiers of no assigning authority the node knows (HL7 table 0357).
+    assert err3(reply) == "204^Unknown key identifier^HL70357"
+
+
+def test_a_message_type_no_route_takes_gets_an_application_error_naming_it(mllp: Node) -> None:
+    result = (b"MSH|^~\\&|LAB|HOSPA|HIENODE|HIE|20250101120000||ORU^R01^ORU_R01|ORU-1|P|2.5\r"
+              b"PID|||A123^^^HOSPA&1.3.6.1.4.1.21367.13.20.1000&ISO^PI||DOE^JANE\r")
+    with connect(mllp.mllp_port) as sock:
+        reply = exchange(sock, result)
+    assert msa(reply) == ("AE", "ORU-1")
     assert err3(reply) == "200^Unsupported message type^HL70357"
 
 

@@ -55,13 +55,13 @@ def everything(entry: models.DocumentEntry) -> list[str]:
 
 
 def handled(handler: Callable[[SoapRequest], SoapResponse], action: str, body: etree._Element, *,
-            organisation_code: str) -> tuple[str, list[tuple[str, str]]]:
+            organisation_code: str, remote_addr: str = "10.2.0.10") -> tuple[str, list[tuple[str, str]]]:
     """The request as the SOAP edge hands it over; status and (code, location) of a schema-valid answer."""
     response = handler(SoapRequest(
         endpoint="registry", addressing=Addressing(
             action=action, message_id=f"urn:uuid:{uuid.uuid4()}",
             reply_to="http://hospb.example/xds", to="https://node/xds/registry"),
-        body=body, attachments={}, folder=Path("/nonexistent"), remote_addr="10.2.0.10", mtom=False,
+        body=body, attachments={}, folder=Path("/nonexistent"), remote_addr=remote_addr, mtom=False,
         organisation_code=organisation_code))
     rs_schema().assertValid(response.body)
     return response.body.get("status", ""), [(e.get("errorCode", ""), e.get("location", ""))
@@ -124,10 +124,21 @@ def test_an_inactive_organisation_loses_the_permission() -> None:
 @pytest.mark.django_db
 def test_the_plain_http_port_is_the_operator_s_and_may_update_and_delete() -> None:
     first = registered()
-    assert handled(update_document_set, UPDATE, updates.new_version(first), organisation_code="") == (
-        SUCCESS, [])
+    assert handled(update_document_set, UPDATE, updates.new_version(first), organisation_code="",
+                   remote_addr="127.0.0.1") == (SUCCESS, [])
     assert handled(delete_document_set, DELETE, updates.removal(*everything(first)),
-                   organisation_code="") == (SUCCESS, [])
+                   organisation_code="", remote_addr="::1") == (SUCCESS, [])
+
+
+@pytest.mark.django_db
+def test_the_plain_http_port_opened_to_other_machines_does_not_administer() -> None:
+    first = registered()
+
+    status, found = handled(update_document_set, UPDATE, updates.new_version(first), organisation_code="",
+                            remote_addr="10.2.0.10")
+
+    assert (status, [code for code, _ in found]) == (FAILURE, [AUTHORIZATION])
+    assert models.DocumentEntry.objects.get().version == 1
 
 
 @pytest.mark.django_db

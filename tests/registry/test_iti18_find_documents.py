@@ -193,7 +193,7 @@ def test_find_documents_with_every_filter_reads_in_a_fixed_number_of_queries(
         django_assert_max_num_queries: Any) -> None:
     for _ in range(5):
         a_document()
-    with django_assert_max_num_queries(6):  # patient merges (2), the documents (1), the audit
+    with django_assert_max_num_queries(6):  # the documents with the patient's merges (1), the audit
         found = find(EventCodeList=["('CT^^^1.2.840.10008.2.16.4')", "('T-D3000^^^SRT')"],
                      ConfidentialityCode="('N^^^2.16.840.1.113883.5.25')", AuthorPerson="('%Smitty%')",
                      ClassCode="('18748-4^^^2.16.840.1.113883.6.1')", CreationTimeFrom="2024")

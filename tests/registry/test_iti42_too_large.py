@@ -66,7 +66,7 @@ def posted(body: bytes) -> tuple[str, list[tuple[str, str]]]:
             action="urn:ihe:iti:2007:RegisterDocumentSet-b", message_id=f"urn:uuid:{uuid.uuid4()}",
             reply_to="http://hospa.example/repository", to="http://node/xds/registry"),
         body=etree.fromstring(body, parser=etree.XMLParser(huge_tree=True)), attachments={},
-        folder=Path("/nonexistent"), remote_addr="10.1.0.20", mtom=False))
+        folder=Path("/nonexistent"), remote_addr="127.0.0.1", mtom=False))
     rs_schema().assertValid(response.body)
     return response.body.get("status", ""), [(e.get("errorCode", ""), e.get("location", ""))
                                              for e in response.body.iter(f"{{{RS}}}RegistryError")]

@@ -49,7 +49,7 @@ def answer(root: etree._Element) -> tuple[str, list[str]]:
         endpoint="registry", addressing=Addressing(
             action="urn:ihe:iti:2010:UpdateDocumentSet", message_id=f"urn:uuid:{uuid.uuid4()}",
             reply_to=OPERATOR, to="http://node/xds/registry"),
-        body=root, attachments={}, folder=Path("/nonexistent"), remote_addr="10.0.0.5", mtom=False))
+        body=root, attachments={}, folder=Path("/nonexistent"), remote_addr="127.0.0.1", mtom=False))
     rs_schema().assertValid(response.body)
     assert response.body.tag == f"{{{RS}}}RegistryResponse"
     codes = [e.get("errorCode", "") for e in response.body.iter(f"{{{RS}}}RegistryError")]

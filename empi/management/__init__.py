@@ -1,0 +1,1 @@
+"""The EMPI's management commands."""

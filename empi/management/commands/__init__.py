@@ -1,0 +1,1 @@
+"""manage.py commands of the EMPI: training the matcher, linking an initial load."""

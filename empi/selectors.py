@@ -1,0 +1,82 @@
+"""Reads of the EMPI: assigning authorities by name, records, and PIX cross-references."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from empi.errors import NoAffinityDomain
+from empi.models import PatientRecord, Person
+from organisations.models import AssigningAuthority
+
+
+def authority_find(*, namespace_id: str = "", universal_id: str = "") -> AssigningAuthority | None:
+    """The authority a CX-4 names: by its OID when it has one, else by its namespace alone."""
+    if universal_id:
+        return AssigningAuthority.objects.filter(universal_id=universal_id).first()
+    if namespace_id:
+        found = list(AssigningAuthority.objects.filter(namespace_id=namespace_id)[:2])
+        return found[0] if len(found) == 1 else None
+    return None
+
+
+def affinity_authority() -> AssigningAuthority:
+    """The affinity domain's own assigning authority: the one that issues enterprise IDs."""
+    authority = AssigningAuthority.objects.filter(is_affinity_domain=True).first()
+    if authority is None:
+        raise NoAffinityDomain("no assigning authority is marked as the affinity domain's")
+    return authority
+
+
+def record_find(*, authority: AssigningAuthority, identifier: str) -> PatientRecord | None:
+    """The current record of `identifier`: None when unknown or merged away (ADT^A40)."""
+    return (PatientRecord.objects.select_related("person", "authority")
+            .filter(authority=authority, identifier=identifier, merged_into__isnull=True).first())
+
+
+def person_current(person: Person) -> Person:
+    """The person `person` was merged into, following the chain, or `person` itself."""
+    seen = {person.pk}
+    while person.merged_into_id is not None and person.merged_into_id not in seen:
+        seen.add(person.merged_into_id)
+        person = Person.objects.get(pk=person.merged_into_id)
+    return person
+
+
+def cross_references(*, authority: AssigningAuthority, identifier: str,
+                     domains: Sequence[AssigningAuthority] | None = None
+                     ) -> list[tuple[AssigningAuthority, str]]:
+    """ITI TF-2a 3.9.4.2.2.6: the identifiers of the same person in other domains, with the
+    affinity domain's enterprise ID, limited to `domains` when given (QPD-4). The queried
+    identifier itself is returned only when its domain is asked for. Empty when the record is
+    unknown, merged away, or the person has no identifier in the domains asked for."""
+    record = record_find(authority=authority, identifier=identifier)
+    if record is not None:
+        person = person_current(record.person)
+    elif authority.is_affinity_domain:
+        # An enterprise ID the EMPI issued has no source record behind it.
+        issued = Person.objects.filter(
+            enterprise_id=f"{identifier}^^^&{authority.universal_id}&{authority.universal_id_type}").first()
+        if issued is None:
+            return []
+        person = person_current(issued)
+    else:
+        return []
+    wanted = {d.pk for d in domains} if domains else None
+    found: list[tuple[AssigningAuthority, str]] = []
+    seen: set[tuple[int, str]] = set()
+    linked = (PatientRecord.objects.select_related("authority")
+              .filter(person=person, merged_into__isnull=True).order_by("authority_id", "identifier"))
+    for other in linked:
+        if wanted is None and record is not None and other.pk == record.pk:
+            continue
+        if wanted is not None and other.authority_id not in wanted:
+            continue
+        seen.add((other.authority_id, other.identifier))
+        found.append((other.authority, other.identifier))
+    affinity = AssigningAuthority.objects.filter(is_affinity_domain=True).first()
+    if affinity is not None and (wanted is None or affinity.pk in wanted):
+        enterprise = person.enterprise_id.split("^", 1)[0]
+        queried_itself = affinity.pk == authority.pk and enterprise == identifier and wanted is None
+        if (affinity.pk, enterprise) not in seen and not queried_itself:
+            found.append((affinity, enterprise))
+    return found
