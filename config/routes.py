@@ -78,9 +78,14 @@ SOAP_ROUTES = [
     SoapRoute("pixv3", "urn:hl7-org:v3:PRPA_IN201304UV02", "ITI-44",
               "empi.handlers.v3.iti44.patient_registry_duplicates_resolved"),
     SoapRoute("pixv3", "urn:hl7-org:v3:PRPA_IN201309UV02", "ITI-45", "empi.handlers.v3.iti45.pix_query"),
-    # PDQv3 Supplier: ITI-47 Patient Demographics Query HL7 v3 (ITI TF-2b 3.47).
+    # PDQv3 Supplier: ITI-47 Patient Demographics Query HL7 v3 (ITI TF-2b 3.47), with the
+    # Continuation Option's continue and cancel (3.47.4.3).
     SoapRoute("pdqv3", "urn:hl7-org:v3:PRPA_IN201305UV02", "ITI-47",
               "empi.handlers.v3.iti47.patient_demographics_query"),
+    SoapRoute("pdqv3", "urn:hl7-org:v3:QUQI_IN000003UV01_Continue", "ITI-47",
+              "empi.handlers.v3.iti47_continuation.query_continue"),
+    SoapRoute("pdqv3", "urn:hl7-org:v3:QUQI_IN000003UV01_Cancel", "ITI-47",
+              "empi.handlers.v3.iti47_continuation.query_cancel"),
     # Diagnostics: answers only when SOAP_ECHO_ENABLED is set (benchmarks, integration tests).
     SoapRoute("diagnostics", "urn:hienode:diagnostics:Echo", "Echo", "ops.handlers.echo"),
 ]

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from empi import services, stewardship
 from empi.models import LinkEvent, MatchParameters, NotSamePerson, PatientRecord, Person, ReviewItem
 from empi.selectors import person_current
-from ops.admin import ReadOnlyAdmin
+from ops.admin import ReadOnlyAdmin, ReadOnlyInline
 
 # A steward action changes which person a record belongs to: a change of the patient record.
 STEWARD_PERMISSION = "empi.change_patientrecord"
@@ -77,20 +77,11 @@ class StewardActions:
 
 # --- Persons.
 
-class RecordInline(admin.TabularInline):
+class RecordInline(ReadOnlyInline):
     model = PatientRecord
     fk_name = "person"
     fields = readonly_fields = ("record_link", "authority", "given", "family", "birth_date", "sex",
                                 "retired")
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="record")
     def record_link(self, record: PatientRecord) -> SafeString:

@@ -1,17 +1,27 @@
-"""The operators' page of PIX consumers: where ITI-10 update notifications go, and for which domains."""
+"""The operators' page of PIX consumers: where update notifications go (ITI-10 over MLLP, ITI-46
+over SOAP), and for which domains."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from empi.models import PixConsumer
 
 
 @admin.register(PixConsumer)
 class PixConsumerAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "organisation", "host", "port", "active"]
-    list_filter = ["active", "organisation"]
-    search_fields = ["receiving_application", "receiving_facility", "host"]
+    list_display = ["__str__", "organisation", "protocol", "active"]
+    list_filter = ["active", "protocol", "organisation"]
+    search_fields = ["receiving_application", "receiving_facility", "host", "endpoint"]
     filter_horizontal = ["domains"]
-    fields = ["organisation", "receiving_application", "receiving_facility", "host", "port",
-              "domains", "active"]
+    # An endpoint typed without its scheme is taken to be HTTPS, the way peers are reached.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        (None, {"fields": ["organisation", "protocol", "receiving_application", "receiving_facility",
+                           "domains", "active"],
+                "description": "Over HL7 v3 the receiving application is the id (an OID) of the "
+                               "consumer's device, the receiver of PRPA_IN201302UV02."}),
+        ("HL7 v2 over MLLP (ITI-10)", {"fields": ["host", "port"]}),
+        ("HL7 v3 over SOAP (ITI-46)", {"fields": ["endpoint"]}),
+    ]

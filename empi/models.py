@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from empi.matching.record import Demographics
@@ -163,12 +164,18 @@ class MatchParameters(models.Model):
 
 
 class PdqContinuation(models.Model):
-    """The rest of an ITI-21 answer the consumer has not asked for yet (ITI TF-2a 3.21.4.2.2.9):
-    the persons still to send, found under the continuation pointer the last page's DSC-1 carried."""
+    """The rest of a paged PDQ answer the consumer has not asked for yet: for ITI-21 under the
+    continuation pointer the last page's DSC-1 carried (ITI TF-2a 3.21.4.2.2.9), for ITI-47
+    under the query's queryId (ITI TF-2b 3.47.4.3)."""
 
-    pointer = models.CharField(max_length=64, unique=True)  # DSC-1
-    query_tag = models.CharField(max_length=64)  # QPD-2: a pointer answers only its own query
+    pointer = models.CharField(max_length=256, unique=True)  # DSC-1, or queryId as root:extension
+    # QPD-2, or the consumer's device: a pointer answers only its own query.
+    query_tag = models.CharField(max_length=256)
     remaining = models.JSONField(default=list)  # Person ids, in the order of the answer
+    # ITI-47's continuation message does not repeat the query: its queryByParameter is kept, as
+    # received, with how many persons the whole answer has (resultTotalQuantity).
+    query = models.TextField(blank=True)
+    total = models.PositiveIntegerField(default=0)
     expires_at = models.DateTimeField(db_index=True)
 
     def __str__(self) -> str:
@@ -176,15 +183,22 @@ class PdqContinuation(models.Model):
 
 
 class PixConsumer(models.Model):
-    """A PIX Consumer subscribed to ITI-10 update notifications: where ADT^A31 goes, and the
-    assigning authorities whose identifiers it wants (ITI TF-2a 3.10)."""
+    """A PIX Consumer subscribed to update notifications, and the assigning authorities whose
+    identifiers it wants: ADT^A31 over MLLP (ITI-10, ITI TF-2a 3.10) or PRPA_IN201302UV02 over
+    SOAP (ITI-46, ITI TF-2b 3.46)."""
+
+    HL7V2, HL7V3 = "hl7v2", "hl7v3"
+    PROTOCOLS = [(HL7V2, "HL7 v2 over MLLP (ITI-10)"), (HL7V3, "HL7 v3 over SOAP (ITI-46)")]
 
     organisation = models.ForeignKey("organisations.Organisation", on_delete=models.CASCADE,
                                      related_name="pix_consumers")
-    host = models.CharField(max_length=255)
-    port = models.PositiveIntegerField()
-    receiving_application = models.CharField(max_length=227, blank=True)  # MSH-5
-    receiving_facility = models.CharField(max_length=227, blank=True)  # MSH-6
+    protocol = models.CharField(max_length=8, choices=PROTOCOLS, default=HL7V2)
+    host = models.CharField(max_length=255, blank=True)  # HL7 v2
+    port = models.PositiveIntegerField(null=True, blank=True)  # HL7 v2
+    endpoint = models.URLField(max_length=1024, blank=True)  # HL7 v3: the PIXv3 consumer's URL
+    # MSH-5 and MSH-6; over HL7 v3 the application is the receiver device's id (an OID).
+    receiving_application = models.CharField(max_length=227, blank=True)
+    receiving_facility = models.CharField(max_length=227, blank=True)
     domains = models.ManyToManyField(AssigningAuthority, related_name="+")
     active = models.BooleanField(default=True)
 
@@ -192,4 +206,18 @@ class PixConsumer(models.Model):
         verbose_name = "PIX consumer"
 
     def __str__(self) -> str:
-        return f"{self.receiving_application or self.organisation} at {self.host}:{self.port}"
+        return f"{self.receiving_application or self.organisation} at {self.address}"
+
+    @property
+    def address(self) -> str:
+        return self.endpoint if self.protocol == self.HL7V3 else f"{self.host}:{self.port}"
+
+    @property
+    def transaction(self) -> str:
+        return "ITI-46" if self.protocol == self.HL7V3 else "ITI-10"
+
+    def clean(self) -> None:
+        if self.protocol == self.HL7V3 and not self.endpoint:
+            raise ValidationError({"endpoint": "An HL7 v3 consumer is reached at its endpoint URL."})
+        if self.protocol == self.HL7V2 and not (self.host and self.port):
+            raise ValidationError({"host": "An HL7 v2 consumer is reached at a host and port."})

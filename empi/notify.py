@@ -1,4 +1,5 @@
-"""ITI-10 PIX Update Notification (ITI TF-2a 3.10): ADT^A31 to the subscribed PIX consumers over MLLP.
+"""PIX Update Notification to the subscribed PIX consumers: ADT^A31 over MLLP (ITI-10, ITI TF-2a
+3.10) or PRPA_IN201302UV02 over SOAP (ITI-46, ITI TF-2b 3.46, written by `empi.notify_v3`).
 
 A LinkEvent means a record's person changed; once its transaction commits, `empi.tasks` sends
 each active consumer the person's identifiers in the domains it subscribed to. `mllp_send` is
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import socket
+import uuid
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -18,7 +21,8 @@ from django.utils import timezone
 
 from audit import services as audit
 from audit.events import Peer, patient_record, this_node
-from empi import services
+from audit.records import AuditRecord
+from empi import notify_v3, services
 from empi.handlers.v2.wire import peer_name
 from empi.models import LinkEvent, PatientRecord, Person, PixConsumer
 from empi.selectors import person_current
@@ -28,7 +32,6 @@ from organisations.models import AssigningAuthority
 
 logger = logging.getLogger(__name__)
 
-TRANSACTION = "ITI-10"
 MESSAGE_TYPE = "ADT^A31^ADT_A05"  # ITI TF-2a 3.10.4.1.2
 SEND_TIMEOUT_SECONDS = 30.0
 ACCEPTED = ("AA", "CA")
@@ -55,7 +58,7 @@ def _enqueue(person_ids: Sequence[int]) -> None:
         try:
             pix_update_notify.delay(person_id)
         except Exception as exc:  # the broker may be down: the feed itself has committed
-            logger.error("ITI-10 notification not enqueued: %s", type(exc).__name__)
+            logger.error("PIX update notification not enqueued: %s", type(exc).__name__)
 
 
 def consumers_active() -> list[int]:
@@ -63,32 +66,67 @@ def consumers_active() -> list[int]:
 
 
 def pix_update_send(*, consumer_id: int, person_id: int) -> str:
-    """Sends one consumer the ADT^A31 of one person; returns the MSA-1 it answered, or "" when
-    there was nothing to send (consumer inactive, no identifier in its domains).
+    """Sends one consumer the notification of one person; returns the acknowledgement code it
+    answered (MSA-1, or acknowledgement/typeCode over HL7 v3), or "" when there was nothing to
+    send (consumer inactive, no identifier in its domains).
     Raises OSError when the consumer cannot be reached: the task retries."""
     consumer = PixConsumer.objects.select_related("organisation").filter(pk=consumer_id).first()
     person = Person.objects.filter(pk=person_id).first()
     if consumer is None or not consumer.active or person is None:
         return ""
-    person = person_current(person)
-    identifiers = notification_identifiers(person=person, domains=list(consumer.domains.all()))
+    identifiers = notification_identifiers(person=person_current(person),
+                                           domains=list(consumer.domains.all()))
     if not identifiers:
         return ""
-    control_id = new_control_id()
-    message = adt_a31(consumer=consumer, identifiers=identifiers, control_id=control_id)
-    reply = mllp_send(host=consumer.host, port=consumer.port, message=message.encode())
-    code = _acknowledgment_code(reply)
+    if consumer.protocol == PixConsumer.HL7V3:
+        message_id = str(uuid.uuid4())
+        code = notify_v3.pix_update_notify(endpoint=consumer.endpoint, identifiers=identifiers,
+                                           receiver_device=consumer.receiving_application,
+                                           message_id=message_id)
+        refusal = f"the consumer answered {code or 'a SOAP fault'}"
+    else:
+        message_id = new_control_id()
+        message = adt_a31(consumer=consumer, identifiers=identifiers, control_id=message_id)
+        reply = mllp_send(host=consumer.host, port=consumer.port or 0, message=message.encode())
+        code = _acknowledgment_code(reply)
+        refusal = f"the consumer answered {code or 'no MSA'}"
     accepted = code in ACCEPTED
     with transaction.atomic():
-        # ITI TF-2a 3.10.5.1: the PIX Manager as source, the consumer as destination.
-        audit.record(patient_record(
-            transaction=TRANSACTION, action="R", sender=this_node(services.RECEIVER),
-            receiver=Peer(user_id=peer_name(consumer.receiving_application, consumer.receiving_facility),
-                          host=consumer.host),
-            patient_ids=[f"{identifier}^^^{authority.cx4}" for authority, identifier in identifiers],
-            message_id=control_id, outcome=0 if accepted else 4,
-            outcome_description="" if accepted else f"the consumer answered {code or 'no MSA'}"))
+        audit.record(_notification_record(
+            consumer=consumer, identifiers=identifiers, message_id=message_id,
+            outcome=0 if accepted else 4, outcome_description="" if accepted else refusal))
     return code
+
+
+def pix_update_unreachable(*, consumer_id: int, person_id: int, tries: int, error: str) -> None:
+    """The consumer could not be reached after the last try: nobody will try again, so the audit
+    trail keeps the notification it did not get, a serious failure (PS3.15 A.5.3, outcome 8)."""
+    consumer = PixConsumer.objects.select_related("organisation").filter(pk=consumer_id).first()
+    person = Person.objects.filter(pk=person_id).first()
+    if consumer is None:
+        return
+    identifiers = (notification_identifiers(person=person_current(person),
+                                            domains=list(consumer.domains.all()))
+                   if person is not None else [])
+    with transaction.atomic():
+        audit.record(_notification_record(
+            consumer=consumer, identifiers=identifiers, message_id="", outcome=8,
+            outcome_description=f"{consumer} could not be reached in {tries} tries: {error}"[:1024]))
+
+
+def _notification_record(*, consumer: PixConsumer, identifiers: Sequence[tuple[AssigningAuthority, str]],
+                         message_id: str, outcome: int, outcome_description: str) -> AuditRecord:
+    # ITI TF-2a 3.10.5.1, ITI TF-2b 3.46.5.1: the PIX Manager as source, the consumer as destination.
+    if consumer.protocol == PixConsumer.HL7V3:
+        receiver = Peer(user_id=consumer.endpoint, host=urlsplit(consumer.endpoint).hostname or "")
+    else:
+        receiver = Peer(user_id=peer_name(consumer.receiving_application, consumer.receiving_facility),
+                        host=consumer.host)
+    return patient_record(
+        transaction=consumer.transaction, action="R", sender=this_node(services.RECEIVER),
+        receiver=receiver,
+        patient_ids=[f"{identifier}^^^{authority.cx4}" for authority, identifier in identifiers],
+        message_id=message_id, outcome=outcome, outcome_description=outcome_description)
 
 
 def notification_identifiers(*, person: Person, domains: Sequence[AssigningAuthority]

@@ -33,6 +33,20 @@ def record_find(*, authority: AssigningAuthority, identifier: str) -> PatientRec
             .filter(authority=authority, identifier=identifier, merged_into__isnull=True).first())
 
 
+def identifier_known(*, authority: AssigningAuthority, identifier: str) -> bool:
+    """A current source record, or an enterprise ID the EMPI issued (ITI TF-2a 3.9.4.2.2.6 case 3:
+    any other identifier is unknown, and so is one merged away by ADT^A40)."""
+    if authority.is_affinity_domain and Person.objects.filter(
+            enterprise_id=_enterprise_id(authority, identifier)).exists():
+        return True
+    return PatientRecord.objects.filter(authority=authority, identifier=identifier,
+                                        merged_into__isnull=True).exists()
+
+
+def _enterprise_id(authority: AssigningAuthority, identifier: str) -> str:
+    return f"{identifier}^^^&{authority.universal_id}&{authority.universal_id_type}"
+
+
 def person_current(person: Person) -> Person:
     """The person `person` was merged into, following the chain, or `person` itself."""
     seen = {person.pk}
@@ -54,8 +68,7 @@ def cross_references(*, authority: AssigningAuthority, identifier: str,
         person = person_current(record.person)
     elif authority.is_affinity_domain:
         # An enterprise ID the EMPI issued has no source record behind it.
-        issued = Person.objects.filter(
-            enterprise_id=f"{identifier}^^^&{authority.universal_id}&{authority.universal_id_type}").first()
+        issued = Person.objects.filter(enterprise_id=_enterprise_id(authority, identifier)).first()
         if issued is None:
             return []
         person = person_current(issued)

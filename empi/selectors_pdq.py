@@ -16,6 +16,7 @@ from organisations.models import AssigningAuthority
 
 # How long a consumer may take to ask for the next page before the pointer is forgotten.
 CONTINUATION_LIFETIME = timedelta(minutes=30)
+POINTER_LENGTH = 256  # PdqContinuation.pointer and query_tag
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,53 @@ def continuation_take(*, pointer: str, query_tag: str) -> list[int] | None:
         return None
     found.delete()
     return [int(person_id) for person_id in found.remaining]
+
+
+@dataclass(frozen=True)
+class PdqPage:
+    """The next persons of a kept ITI-47 answer, how many are left after them, how many the
+    whole answer has, and the queryByParameter it answers, as received."""
+
+    person_ids: list[int]
+    remaining: int
+    total: int
+    query: str
+
+
+def continuation_keep(*, pointer: str, query_tag: str, remaining: Sequence[int], total: int,
+                      query: str) -> None:
+    """ITI TF-2b 3.47.4.3: keeps the persons not sent yet under the query's own queryId; a
+    queryId asked again starts its answer over."""
+    if len(pointer) > POINTER_LENGTH or len(query_tag) > POINTER_LENGTH:
+        return  # an identifier longer than any OID and UUID: that answer is not continued
+    PdqContinuation.objects.update_or_create(pointer=pointer, defaults={
+        "query_tag": query_tag, "remaining": list(remaining), "total": total, "query": query,
+        "expires_at": timezone.now() + CONTINUATION_LIFETIME})
+
+
+def continuation_next(*, pointer: str, query_tag: str, quantity: int) -> PdqPage | None:
+    """The next `quantity` persons (all of them when 0) kept under `pointer` for `query_tag`;
+    forgotten once the last is read. None when unknown, expired or another's."""
+    PdqContinuation.objects.filter(expires_at__lt=timezone.now()).delete()
+    found = (PdqContinuation.objects.select_for_update()
+             .filter(pointer=pointer, query_tag=query_tag).first())
+    if found is None:
+        return None
+    person_ids = [int(person_id) for person_id in found.remaining]
+    page, rest = (person_ids[:quantity], person_ids[quantity:]) if quantity else (person_ids, [])
+    if rest:
+        found.remaining = rest
+        found.expires_at = timezone.now() + CONTINUATION_LIFETIME
+        found.save(update_fields=["remaining", "expires_at"])
+    else:
+        found.delete()
+    return PdqPage(person_ids=page, remaining=len(rest), total=found.total, query=found.query)
+
+
+def continuation_cancel(*, pointer: str, query_tag: str) -> bool:
+    """ITI TF-2b 3.47.4.3: the consumer wants no more of the answer; False when none was kept."""
+    deleted, _ = PdqContinuation.objects.filter(pointer=pointer, query_tag=query_tag).delete()
+    return deleted > 0
 
 
 def _demographics_filter(criteria: PdqCriteria) -> Q:

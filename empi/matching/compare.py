@@ -93,11 +93,23 @@ def _swapped(a: Demographics, b: Demographics) -> bool:
             and JaroWinkler.similarity(a.family, b.given) >= 0.92)
 
 
+def crossed(a: Demographics, b: Demographics) -> bool:
+    """One name entered in the other's field and the other name changed: a record's family name is
+    the other's given name (or the reverse) while neither field agrees straight. The names are
+    then compared crosswise, so a twin registered with the names the wrong way round still looks
+    like a twin (same family name, another given name) and not like two strangers."""
+    if a.given == b.given or a.family == b.family or a.given == a.family or b.given == b.family:
+        return False
+    return a.given == b.family or a.family == b.given
+
+
 def given_level(a: Demographics, b: Demographics) -> int | None:
     if not a.given or not b.given:
         return None
     if a.given != b.given and _swapped(a, b):
         return 1
+    if crossed(a, b):
+        return 1 if a.given == b.family else _given_level(a.given, b.family)
     return _given_level(a.given, b.given)
 
 
@@ -108,6 +120,8 @@ def family_level(a: Demographics, b: Demographics) -> int | None:
         return 0
     if _swapped(a, b):
         return 1
+    if crossed(a, b):
+        return 1 if a.family == b.given else _family_level(a.family, b.given)
     if a.family in b.other_family or b.family in a.other_family:
         return 2
     return _family_level(a.family, b.family)

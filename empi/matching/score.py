@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from empi.matching.compare import compare
+from empi.matching.compare import compare, crossed
 
 if TYPE_CHECKING:
     from empi.matching.record import Demographics
@@ -23,8 +23,12 @@ TF_FIELDS = ("given", "family")
 # different given names look like one person to independent field weights, and are twins as
 # often as not. Their total is held at the parameters' twin ceiling: review at most, never a link.
 TWIN_GIVEN_LEVELS = frozenset({5, 6})  # jw_0.80, else
-TWIN_FAMILY_LEVELS = frozenset({0, 2, 3, 4})  # exact, other_family, jw_0.92, phonetic
+TWIN_FAMILY_LEVELS = frozenset({0, 1, 2, 3, 4})  # exact, swapped, other_family, jw_0.92, phonetic
 TWIN_DATE_LEVELS = frozenset({0, 1, 2})  # exact, day_month_swapped, dl_1
+# A twin has a name of its own; a mistyped name is one that few records carry. Two given names
+# are taken for two names when the rarer is carried by at least this share of the commoner's
+# records: SUSAN and SSSAN (about 1 in 3,000) are one name mistyped, SUSAN and MARY two names.
+TWIN_NAME_RATIO = 0.01
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,17 @@ def score_pair(a: Demographics, b: Demographics, params: Parameters) -> Score:
     total = sum(weights.values())
     if (params.twin_ceiling is not None and total > params.twin_ceiling
             and levels["given"] in TWIN_GIVEN_LEVELS and levels["birth_date"] in TWIN_DATE_LEVELS
-            and levels["family"] in TWIN_FAMILY_LEVELS):
+            and levels["family"] in TWIN_FAMILY_LEVELS and _two_names(a, b, params)):
         weights["twins"] = params.twin_ceiling - total
         total = params.twin_ceiling
     return Score(total=total, weights=weights, levels=levels)
+
+
+def _two_names(a: Demographics, b: Demographics, params: Parameters) -> bool:
+    """Whether the pair's given names are two established names rather than one name mistyped."""
+    other = b.family if crossed(a, b) else b.given
+    first, second = params.term_frequency("given", a.given), params.term_frequency("given", other)
+    return min(first, second) >= TWIN_NAME_RATIO * max(first, second)
 
 
 def match_probability(total: float, prior: float) -> float:

@@ -6,6 +6,7 @@
 
 from registry.services.delete import objects_remove
 from registry.services.register import (
+    patient_identities_register,
     patient_identity_merge,
     patient_identity_register,
     patient_identity_unmerge,
@@ -13,5 +14,6 @@ from registry.services.register import (
 )
 from registry.services.update import submission_update
 
-__all__ = ["objects_remove", "patient_identity_merge", "patient_identity_register",
-           "patient_identity_unmerge", "submission_register", "submission_update"]
+__all__ = ["objects_remove", "patient_identities_register", "patient_identity_merge",
+           "patient_identity_register", "patient_identity_unmerge", "submission_register",
+           "submission_update"]

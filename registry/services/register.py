@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from django.db import IntegrityError, transaction
 
@@ -52,6 +52,13 @@ def patient_identity_register(*, patient_id: str) -> models.PatientIdentity:
     """ITI TF-3 4.2.3.1.4: the Patient Identity Feed makes an affinity-domain patient ID known."""
     identity, _ = models.PatientIdentity.objects.get_or_create(patient_id=patient_id)
     return identity
+
+
+def patient_identities_register(*, patient_ids: Sequence[str]) -> None:
+    """Many patient IDs made known at once (an EMPI's initial load); those known already stay."""
+    models.PatientIdentity.objects.bulk_create(
+        [models.PatientIdentity(patient_id=patient_id) for patient_id in patient_ids],
+        ignore_conflicts=True, batch_size=2_000)
 
 
 def patient_identity_merge(*, subsumed: str, surviving: str) -> None:

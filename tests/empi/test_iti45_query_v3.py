@@ -84,9 +84,12 @@ def test_a_known_patient_with_no_identifier_in_the_data_sources_is_not_found(
     assert (acknowledged(answer), query_status(answer), identifiers(answer)) == ("AA", "NF", set())
 
 
-def test_nists_query_of_an_unknown_patient_is_not_found(client: httpx.Client) -> None:
+def test_nists_query_of_an_unknown_patient_is_an_error_naming_the_patient_identifier(
+        client: httpx.Client) -> None:
+    # ITI TF-2b 3.45.4.2.3, case 3: a known domain, an identifier the manager does not know.
     answer = post(client, QUERY, example(QUERY_UNKNOWN_ID))
-    assert (acknowledged(answer), query_status(answer)) == ("AA", "NF")
+    assert (acknowledged(answer), query_status(answer)) == ("AE", "AE")
+    assert details(answer) == [("204", f"{PARAMETERS}/patientIdentifier/value")]
 
 
 def test_nists_query_of_an_unknown_assigning_authority_is_an_error_naming_the_patient_identifier(

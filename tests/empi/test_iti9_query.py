@@ -78,10 +78,15 @@ def test_a_known_patient_with_no_identifier_in_the_domains_asked_is_not_found(
     assert not segment_text(reply, "PID")
 
 
-def test_an_unknown_mrn_is_not_found(jane: str, router: Router) -> None:
+def test_an_unknown_mrn_is_an_error_at_qpd_3_1_as_in_the_mesa_example(jane: str, router: Router) -> None:
+    # ITI TF-2a 3.9.4.2.2.6, case 3: the shared MESA response err-1 has this shape.
+    example = (PIX_QUERY / "err-1_Response.hl7").read_text().replace("\n", "\r")
     reply = ask(router, qbp(cx("NOBODY", HOSPITAL_B_CX4)))
-    assert (field(reply, "MSA", 1), field(reply, "QAK", 2)) == ("AA", "NF")
-    assert not segment_text(reply, "PID") and not segment_text(reply, "ERR")
+    assert (field(reply, "MSA", 1), field(reply, "QAK", 2)) == ("AE", "AE")
+    assert field(reply, "ERR", 2) == field(example, "ERR", 2) == "QPD^1^3^1^1"
+    assert field(reply, "ERR", 3).split("^")[0] == field(example, "ERR", 3) == "204"
+    assert not segment_text(reply, "PID")
+
 
 
 def test_an_unknown_assigning_authority_is_an_error_at_qpd_3(jane: str, router: Router) -> None:

@@ -81,3 +81,33 @@ def test_parameters_round_trip_through_json() -> None:
 def test_parameters_without_a_twin_ceiling_round_trip_through_json() -> None:
     params = replace(parameters_prior(), twin_ceiling=None)
     assert Parameters.from_dict(json.loads(json.dumps(params.to_dict()))).twin_ceiling is None
+
+
+def _trained_names() -> Parameters:
+    # SUSAN and MARY are names many records carry; SSSAN is carried by one record in 3,000 SUSANs.
+    return replace(parameters_prior(), term_frequencies={"given": {"SUSAN": 0.03, "MARY": 0.02}},
+                   rare_frequency={"given": 1e-5})
+
+
+def test_a_twin_with_a_name_of_her_own_is_held_below_the_link_threshold() -> None:
+    susan = demographics(given="Susan", family="Garanquin", birth_date="19750404", sex="F",
+                         street="1 High Street", city="Leeds", postcode="1234", phone="01134960000")
+    score = score_pair(susan, replace(susan, given="MARY"), _trained_names())
+    assert "twins" in score.weights and score.total == pytest.approx(_trained_names().twin_ceiling)
+
+
+def test_a_given_name_mistyped_into_a_rare_spelling_is_not_taken_for_a_twin() -> None:
+    susan = demographics(given="Susan", family="Garanquin", birth_date="19750404", sex="F",
+                         street="1 High Street", city="Leeds", postcode="1234", phone="01134960000")
+    score = score_pair(susan, replace(susan, given="SSSAN"), _trained_names())
+    assert "twins" not in score.weights and score.total > 20
+
+
+def test_a_twin_registered_with_the_names_the_wrong_way_round_is_still_a_twin() -> None:
+    # Mary's record with family and given swapped: her family name agrees with Susan's crosswise.
+    susan = demographics(given="Susan", family="Garanquin", birth_date="19750404", sex="F",
+                         street="1 High Street", city="Leeds", postcode="1234", phone="01134960000")
+    mary_swapped = replace(susan, given="GARANQUIN", family="MARY")
+    score = score_pair(susan, mary_swapped, _trained_names())
+    assert (score.levels["family"], score.levels["given"]) == (1, 6)
+    assert "twins" in score.weights

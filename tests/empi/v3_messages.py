@@ -161,6 +161,8 @@ def pdq_query(*, given: str = "", family: str = "", birth: str = "", sex: str = 
     message = example(PDQ)
     _fresh_id(message)
     query = one(message, steps("controlActProcess", "queryByParameter"))
+    # Each query its own queryId, under which its continuation is kept.
+    one(query, q("queryId")).set("extension", uuid.uuid4().hex)
     quantity_element = one(query, q("initialQuantity"))
     if quantity:
         quantity_element.set("value", str(quantity))
@@ -247,3 +249,55 @@ def identifiers(answer: etree._Element) -> set[tuple[str, str]]:
     if found is None:
         return set()
     return {(i.get("root") or "", i.get("extension") or "") for i in found.findall(q("id"))}
+
+
+ACK_EXAMPLE = PIX_FEED / "Ack.xml"
+CONTINUE = "urn:hl7-org:v3:QUQI_IN000003UV01_Continue"
+CANCEL = "urn:hl7-org:v3:QUQI_IN000003UV01_Cancel"
+PDQ_CONSUMER_DEVICE = "1.2.840.114350.1.13.99998.8735"  # the sender of IPF's PDQ example
+
+
+def mcci_acknowledgement(type_code: str, *, request: etree._Element | None) -> etree._Element:
+    """MCCI_IN000002UV01 as a PIXv3 consumer answers: IPF's example, acknowledging `request`."""
+    answer = example(ACK_EXAMPLE)
+    _fresh_id(answer)
+    one(answer, steps("acknowledgement", "typeCode")).set("code", type_code)
+    target = one(answer, steps("acknowledgement", "targetMessage", "id"))
+    target.attrib.clear()
+    target.set("root", code_of(request, q("id"), "root") if request is not None else "unknown")
+    return answer
+
+
+def query_id_of(query: etree._Element) -> tuple[str, str]:
+    """The (root, extension) of the queryId of a PRPA_IN201305UV02 or of a queryAck's answer."""
+    found = query.find(f".//{q('queryId')}")
+    assert found is not None
+    return found.get("root") or "", found.get("extension") or ""
+
+
+def query_continuation(query_id: tuple[str, str], *, quantity: int = 0, cancel: bool = False,
+                       sender: str = PDQ_CONSUMER_DEVICE) -> etree._Element:
+    """QUQI_IN000003UV01 (or its _Cancel) of ITI TF-2b 3.47.4.3: the next `quantity` persons of
+    the query `query_id`, or no more of them; checked against its schema before it is sent."""
+    tag = "QUQI_IN000003UV01_Cancel" if cancel else "QUQI_IN000003UV01"
+    message = etree.Element(q(tag), nsmap={None: HL7}, ITSVersion="XML_1.0")  # type: ignore[dict-item]
+    _sub(message, "id", root=str(uuid.uuid4()), extension="1")
+    _sub(message, "creationTime", value="20250101120000")
+    _sub(message, "interactionId", root="2.16.840.1.113883.1.6", extension="QUQI_IN000003UV01")
+    _sub(message, "processingCode", code="P")
+    _sub(message, "processingModeCode", code="T")
+    _sub(message, "acceptAckCode", code="AL")
+    for role, device in (("receiver", "1.2.840.114350.1.13.99999.4567"), ("sender", sender)):
+        element = _sub(_sub(message, role, typeCode="RCV" if role == "receiver" else "SND"), "device",
+                       classCode="DEV", determinerCode="INSTANCE")
+        _sub(element, "id", root=device)
+    control = _sub(message, "controlActProcess", classCode="CACT", moodCode="EVN")
+    _sub(control, "code", code="PRPA_TE000003UV01", codeSystem="2.16.840.1.113883.1.6")
+    continuation = _sub(control, "queryContinuation")
+    _sub(continuation, "queryId", root=query_id[0], extension=query_id[1])
+    if quantity:
+        _sub(continuation, "continuationQuantity", value=str(quantity))
+    # HL7 QueryStatusCode: waitContinuedQueryResponse asks for more, aborted cancels.
+    _sub(continuation, "statusCode", code="aborted" if cancel else "waitContinuedQueryResponse")
+    schema("QUQI_IN000003UV01").assertValid(message)
+    return message

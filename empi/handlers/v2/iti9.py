@@ -20,8 +20,10 @@ RESPONSE_TYPE = ("RSP", "K23", "RSP_K23")  # ITI TF-2a 3.9.4.2.2
 
 
 def pix_query(message: Any) -> str:
-    """ITI TF-2a 3.9.4.2.2.6: OK with the PID of the cross-referenced identifiers, NF when there
-    are none (or the identifier is unknown), AE with ERR 204 for a domain the manager does not know."""
+    """ITI TF-2a 3.9.4.2.2.6: OK with the PID of the cross-referenced identifiers (case 1); NF when
+    the patient is known but has no identifier in the domains asked for (case 2); AE with ERR 204
+    at QPD-3.1 for an identifier the manager does not know (case 3), at QPD-3.4 for an unknown
+    assigning authority (case 4) and at QPD-4 for an unknown domain asked for (case 5)."""
     header = read_header(message)
     reader = Reader(message, header)
     qpd = reader.segment("QPD")
@@ -40,6 +42,9 @@ def pix_query(message: Any) -> str:
                                      "The assigning authority of QPD-3 is not known"))
         # ITI TF-2a 3.9.4.2.2.6, case 5: every domain of QPD-4 must be known.
         domains = requested_domains(reader, qpd, field=4)
+        if not selectors.identifier_known(authority=authority, identifier=cx.id):
+            raise Malformed(AckError(UNKNOWN_KEY_IDENTIFIER, ("QPD", "1", "3", "1", "1"),
+                                     "The patient identifier of QPD-3 is not known"))
     except Malformed as problem:
         _audit(header, raw_qpd, [asked] if asked else [], outcome=4)
         return _response(header, reader, qpd, AckCode.ERROR, error=problem.error)

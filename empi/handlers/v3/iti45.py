@@ -35,9 +35,9 @@ _PARAMETERS = "/controlActProcess/queryByParameter/parameterList"
 
 
 def pix_query(request: SoapRequest) -> SoapResponse:
-    """ITI TF-2b 3.45.4.2.3: OK with the cross-referenced identifiers, NF when there are none
-    (or the identifier is unknown), AE with acknowledgementDetail 204 for a domain the manager
-    does not know: the patient identifier's, or a dataSource's."""
+    """ITI TF-2b 3.45.4.2.3: OK with the cross-referenced identifiers; NF when the patient is known
+    but has none in the domains asked for; AE with acknowledgementDetail 204 for an identifier or
+    a domain the manager does not know: the patient identifier, its root, or a dataSource's."""
     if request.body.tag != q("PRPA_IN201309UV02"):
         raise faults.sender("The Body of this action must be urn:hl7-org:v3 PRPA_IN201309UV02.")
     wrapper = read_transmission(request.body)
@@ -59,6 +59,9 @@ def pix_query(request: SoapRequest) -> SoapResponse:
             raise Malformed(Detail(UNKNOWN_KEY_IDENTIFIER, "The assigning authority of "
                                    "patientIdentifier is not known", location))
         domains = _domains(parameters)
+        if not selectors.identifier_known(authority=authority, identifier=identifier.extension):
+            raise Malformed(Detail(UNKNOWN_KEY_IDENTIFIER, "The patient identifier of "
+                                   "patientIdentifier is not known", location))
     except Malformed as problem:
         _audit(request, wrapper, raw_query, [asked] if asked else [], outcome=4)
         return _response(wrapper, parameters, "AE", details=[problem.detail])

@@ -15,6 +15,7 @@ from audit.events import Peer, query, this_node
 from empi import selectors_pdq
 from empi.handlers.v3.wire import (
     DATA_TYPE_ERROR,
+    II,
     INTERACTION_ROOT,
     REQUIRED_FIELD_MISSING,
     UNKNOWN_KEY_IDENTIFIER,
@@ -47,7 +48,7 @@ def patient_demographics_query(request: SoapRequest) -> SoapResponse:
     """ITI TF-2b 3.47.4.2.3: OK with one subject per matching patient, NF when none, AE with
     acknowledgementDetail 204 for an otherIDsScopingOrganization the supplier does not know.
     initialQuantity limits the subjects of the answer; resultRemainingQuantity says how many
-    more matched."""
+    more matched, kept for the continuation (`iti47_continuation`) under the query's queryId."""
     if request.body.tag != q("PRPA_IN201305UV02"):
         raise faults.sender("The Body of this action must be urn:hl7-org:v3 PRPA_IN201305UV02.")
     wrapper = read_transmission(request.body)
@@ -57,23 +58,29 @@ def patient_demographics_query(request: SoapRequest) -> SoapResponse:
         if parameters is None:
             raise Malformed(Detail(REQUIRED_FIELD_MISSING, "The query has no queryByParameter",
                                    "/controlActProcess/queryByParameter"))
-        criteria = _criteria(parameters)
-        domains = _domains(parameters)
+        criteria = query_criteria(parameters)
+        domains = query_domains(parameters)
         limit = _initial_quantity(parameters)
+        query_id = ii(parameters.find(q("queryId")))
         with transaction.atomic():
             person_ids = selectors_pdq.pdq_search(criteria=criteria, domains=domains)
-            page = person_ids[:limit] if limit else person_ids
+            page, rest = (person_ids[:limit], person_ids[limit:]) if limit else (person_ids, [])
+            if rest and query_id is not None:
+                # ITI TF-2b 3.47.4.1.3.3: the rest waits for QUQI_IN000003UV01 under the queryId.
+                selectors_pdq.continuation_keep(
+                    pointer=query_key(query_id), query_tag=wrapper.sender_device, remaining=rest,
+                    total=len(person_ids), query=raw_query.decode())
             found = selectors_pdq.pdq_matches(person_ids=page, criteria=criteria, domains=domains)
-            _audit(request, wrapper, raw_query, [m.person.enterprise_id for m in found], outcome=0)
+            audit_query(request, wrapper, raw_query, [m.person.enterprise_id for m in found], outcome=0)
     except Malformed as problem:
         with transaction.atomic():
-            _audit(request, wrapper, raw_query, [], outcome=4)
-        return _response(wrapper, parameters, "AE", details=[problem.detail])
-    return _response(wrapper, parameters, "OK" if found else "NF", found=found,
-                     total=len(person_ids))
+            audit_query(request, wrapper, raw_query, [], outcome=4)
+        return demographics_response(wrapper, parameters, "AE", details=[problem.detail])
+    return demographics_response(wrapper, parameters, "OK" if found else "NF", found=found,
+                                 total=len(person_ids))
 
 
-def _criteria(parameters: etree._Element) -> PdqCriteria:
+def query_criteria(parameters: etree._Element) -> PdqCriteria:
     """The parameterList (PRPA_MT201306UV02) as the EMPI's PDQ criteria. Parameters the EMPI
     keeps nothing of (patientStatusCode, principalCareProvider...) are ignored."""
     values: dict[str, Any] = {}
@@ -126,7 +133,7 @@ def _criteria(parameters: etree._Element) -> PdqCriteria:
     return criteria
 
 
-def _domains(parameters: etree._Element) -> list[AssigningAuthority] | None:
+def query_domains(parameters: etree._Element) -> list[AssigningAuthority] | None:
     """otherIDsScopingOrganization, the domains returned; every one must be known."""
     domains: list[AssigningAuthority] = []
     found = parameters.findall(path("parameterList", "otherIDsScopingOrganization"))
@@ -154,29 +161,39 @@ def _initial_quantity(parameters: etree._Element) -> int:
     return int(text)
 
 
-def _response(wrapper: Transmission, parameters: etree._Element | None, status: str, *,
-              details: list[Detail] | None = None, found: list[PdqMatch] | None = None,
-              total: int = 0) -> SoapResponse:
-    root = response_wrapper(RESPONSE, wrapper, type_code="AE" if status == "AE" else "AA",
-                            details=details or [])
+def demographics_response(wrapper: Transmission, parameters: etree._Element | None, status: str, *,
+                          details: list[Detail] | None = None, found: list[PdqMatch] | None = None,
+                          total: int = 0, remaining: int | None = None,
+                          query_id: etree._Element | None = None) -> SoapResponse:
+    """PRPA_IN201306UV02: `status` is the queryResponseCode (OK, NF, AE, QE); `remaining`
+    defaults to what `total` leaves after this page; `query_id` to the query's own."""
+    failed = status in ("AE", "QE")
+    root = response_wrapper(RESPONSE, wrapper, type_code="AE" if failed else "AA", details=details or [])
     control = etree.SubElement(root, q("controlActProcess"), classCode="CACT", moodCode="EVN")
     etree.SubElement(control, q("code"), code="PRPA_TE201306UV02", codeSystem=INTERACTION_ROOT)
     for match in found or []:
         _subject(control, match)
     ack = etree.SubElement(control, q("queryAck"))
-    query_id = parameters.find(q("queryId")) if parameters is not None else None
+    if query_id is None and parameters is not None:
+        query_id = parameters.find(q("queryId"))
     if query_id is not None:
         ack.append(copy.deepcopy(query_id))
     etree.SubElement(ack, q("statusCode"), code="deliveredResponse")
     etree.SubElement(ack, q("queryResponseCode"), code=status)
-    if status != "AE":
+    if not failed:
         current = len(found or [])
         etree.SubElement(ack, q("resultTotalQuantity"), value=str(total))
         etree.SubElement(ack, q("resultCurrentQuantity"), value=str(current))
-        etree.SubElement(ack, q("resultRemainingQuantity"), value=str(total - current))
+        left = total - current if remaining is None else remaining
+        etree.SubElement(ack, q("resultRemainingQuantity"), value=str(left))
     if parameters is not None:
         control.append(copy.deepcopy(parameters))
     return SoapResponse(action=RESPONSE_ACTION, body=root)
+
+
+def query_key(query_id: II) -> str:
+    """A queryId as the key of its continuation: root, and extension when there is one."""
+    return ":".join(part for part in (query_id.root, query_id.extension) if part)
 
 
 def _subject(control: etree._Element, match: PdqMatch) -> None:
@@ -238,7 +255,7 @@ def _person(person: etree._Element, record: PatientRecord | None) -> None:
                 etree.SubElement(address, q(tag)).text = value
 
 
-def _audit(request: SoapRequest, wrapper: Transmission, raw_query: bytes, patient_ids: list[str], *,
+def audit_query(request: SoapRequest, wrapper: Transmission, raw_query: bytes, patient_ids: list[str], *,
            outcome: int) -> None:
     # ITI TF-2b 3.47.5.1: the query (its queryByParameter) and the patients the answer returns.
     reply_to = request.addressing.reply_to or ""

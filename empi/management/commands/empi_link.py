@@ -1,4 +1,4 @@
-"""`manage.py empi_link`: an initial load of patient records from a CSV file, each matched as a feed."""
+"""`manage.py empi_link`: an initial load of patient records from a CSV file, linked in one batch."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from empi import services
+from empi.bulk import LoadRow, records_load
 from empi.matching.record import demographics
 from empi.selectors import authority_find
 from organisations.models import AssigningAuthority
@@ -22,15 +23,20 @@ class Command(BaseCommand):
     help = ("Link an initial load of patient records. The CSV file (UTF-8) has a header row naming "
             "its columns: authority (the assigning authority's OID, CX-4.2), identifier (the MRN, "
             "CX-1), given, family, birth_date (YYYYMMDD), sex (F, M, O, U), street, city, postcode, "
-            "phone. Only authority and identifier are required. Each row is matched as an ITI-8 feed "
-            "would be: it joins a person above the link threshold, gets a new person otherwise, and "
-            "opens a review item between the thresholds; a record known already is updated. Prints "
-            "the counts and the rows per second.")
+            "phone. Only authority and identifier are required. Into an empty EMPI the rows are "
+            "linked in one batch: records whose pairs score at or above the link threshold share a "
+            "person (never two records of one authority: that pair, like a pair between the "
+            "thresholds, opens a review item), and are written in bulk. Into an EMPI holding "
+            "records already, or with --one-by-one, each row is matched as an ITI-8 feed would be; "
+            "a record known already is updated. Prints the counts and the rows per second.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("csv_file", type=Path, help="the CSV file to load")
         parser.add_argument("--source", default="initial load",
                             help="the sender named in the link history and the audit trail")
+        parser.add_argument("--one-by-one", action="store_true",
+                            help="match each row as a feed, in file order, instead of in one batch "
+                                 "(about 60 rows/s)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["csv_file"]
@@ -42,6 +48,7 @@ class Command(BaseCommand):
         authorities: dict[str, AssigningAuthority | None] = {}
         started = time.monotonic()
         rows = 0
+        loads: list[LoadRow] = []
         with handle:
             reader = csv.DictReader(handle)
             missing = {"authority", "identifier"} - set(reader.fieldnames or ())
@@ -65,12 +72,25 @@ class Command(BaseCommand):
                                    birth_date=value["birth_date"], sex=value["sex"],
                                    street=value["street"], city=value["city"],
                                    postcode=value["postcode"], phone=value["phone"])
-                result = services.record_feed(
-                    authority=authority, identifier=identifier, demographics=who,
-                    raw={c: (row.get(c) or "") for c in COLUMNS}, source=options["source"],
-                    transaction_name="ITI-8")
-                counts[result.outcome] += 1
-                counts["reviews"] += result.review is not None
+                loads.append(LoadRow(authority=authority, identifier=identifier, demographics=who,
+                                     raw={c: (row.get(c) or "") for c in COLUMNS}))
+        fed: list[services.FeedResult] = []
+        if options["one_by_one"]:
+            fed = [services.record_feed(authority=r.authority, identifier=r.identifier,
+                                        demographics=r.demographics, raw=r.raw,
+                                        source=options["source"], transaction_name="ITI-8")
+                   for r in loads]
+        else:
+            loaded = records_load(rows=loads, source=options["source"])
+            counts["new"], counts["linked"] = loaded.persons, loaded.linked
+            counts["reviews"] = loaded.reviews
+            fed = loaded.fed
+            if loaded.blocks_skipped:
+                self.stdout.write(f"{loaded.blocks_skipped} blocks of more than the block limit "
+                                  f"skipped ({loaded.pairs_skipped} pairs)")
+        for result in fed:
+            counts[result.outcome] += 1
+            counts["reviews"] += result.review is not None
         elapsed = time.monotonic() - started
         self.stdout.write(self.style.SUCCESS(
             f"{rows} rows in {elapsed:.1f} s ({rows / elapsed if elapsed else 0:.0f} rows/s): "
