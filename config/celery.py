@@ -4,11 +4,17 @@ import os
 
 from celery import Celery
 
+from config import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+broker.install()
 
 app = Celery("hienode")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Tasks of packages inside an app, which autodiscovery (app.tasks only) does not look into.
+app.autodiscover_tasks(["imaging.prefetch"])
+app.autodiscover_tasks(["imaging.prefetch"], related_name="triggers")  # study arrived at a PACS
 
 
 @app.on_after_finalize.connect

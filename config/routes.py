@@ -101,6 +101,9 @@ HL7V2_ROUTES: list[HL7v2Route] = [
     HL7v2Route("QBP", "Q23", "ITI-9", "empi.handlers.v2.iti9.pix_query"),
     # ITI-21 Patient Demographics Query (ITI TF-2a 3.21).
     HL7v2Route("QBP", "Q22", "ITI-21", "empi.handlers.v2.iti21.patient_demographics_query"),
+    # RAD-4 Procedure Scheduled (RAD TF-2 4.4): an order prefetches the patient's outside priors.
+    HL7v2Route("ORM", "O01", "RAD-4", "imaging.handlers.orders.order"),
+    HL7v2Route("OMI", "O23", "RAD-4", "imaging.handlers.orders.order"),
 ]
 
 DICOM_ROUTES = [

@@ -1,7 +1,7 @@
 """URLs: the SOAP endpoints of the routes table, the schemas their WSDLs import, health, admin."""
 
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from audit.edges import soap_fault
 from config.routes import SOAP_ENDPOINTS, SOAP_ROUTES
@@ -23,4 +23,5 @@ urlpatterns = [
     re_path(r"^schema/(?P<name>[A-Za-z0-9_./-]+\.xsd)$", schema_file, name="soap-schema"),
     *_soap_urls(),
     path("admin/", admin.site.urls),
+    path("priors/", include("imaging.web.urls")),  # the radiologists' pages
 ]

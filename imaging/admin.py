@@ -1,23 +1,94 @@
-"""The operators' view of imaging: the organisations' DICOM nodes (edited here), and the index of
-registered KOS manifests (read-only: only RAD-68 and the registry's transactions change it)."""
+"""The operators' view of imaging: the organisations' DICOM nodes (edited here, with a C-ECHO test),
+the relevant-prior rules, and the index of registered KOS manifests (read-only: only RAD-68 and the
+registry's transactions change it)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from imaging.models import DicomNode, ManifestSeries, ManifestStudy
+from imaging.dicom.echo import c_echo
+from imaging.models import DicomNode, ManifestSeries, ManifestStudy, RelevantPriorRule
 from ops.admin import ReadOnlyAdmin
 
 
 @admin.register(DicomNode)
 class DicomNodeAdmin(admin.ModelAdmin):
-    list_display = ["ae_title", "organisation", "host", "port", "retrieve_method", "retrieve_location_uid",
-                    "active"]
-    list_filter = ["organisation", "retrieve_method", "active"]
+    list_display = ["ae_title", "organisation", "host", "port", "is_source", "is_destination", "tls",
+                    "max_associations", "retrieve_method", "retrieve_location_uid", "active"]
+    list_filter = ["organisation", "is_source", "is_destination", "tls", "retrieve_method", "active"]
     search_fields = ["ae_title", "host", "retrieve_location_uid", "description"]
+    fieldsets = [
+        (None, {"fields": ["organisation", "ae_title", "host", "port", "description", "active"]}),
+        ("Roles", {"fields": ["is_source", "is_destination"],
+                   "description": "A query/retrieve source is asked for a patient's studies and "
+                                  "ordered to move them; a move destination is the site's PACS "
+                                  "the priors are moved to."}),
+        ("Retrieve", {"fields": ["retrieve_method", "retrieve_location_uid"]}),
+        ("Connection", {"fields": ["tls", "max_associations"],
+                        "description": "WAN links to a site's PACS take few associations at once "
+                                       "(2 to 4)."}),
+    ]
+    actions = ["echo"]
+    # The change form's "Save and test with C-ECHO" button (templates/admin/imaging/dicomnode/).
+    change_form_template = "admin/imaging/dicomnode/change_form.html"
+
+    @admin.action(description="Test the selected DICOM nodes with C-ECHO")
+    def echo(self, request: HttpRequest, queryset: QuerySet[DicomNode]) -> None:
+        for node in queryset.order_by("ae_title"):
+            _echo_message(request, node)
+
+    def response_change(self, request: HttpRequest, obj: DicomNode) -> HttpResponse:
+        if "_echo" in request.POST:
+            # Saved first, so the echo tries what the operator just typed.
+            _echo_message(request, obj)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+
+def _echo_message(request: HttpRequest, node: DicomNode) -> None:
+    """A real C-ECHO (PS3.7 9.1.5) from the node's AE title, its result as an admin message."""
+    if node.tls:
+        messages.warning(request, f"{node.ae_title}: C-ECHO over TLS is not tried from here; the "
+                                  "prefetcher's associations use TLS for this node.")
+        return
+    started = time.monotonic()
+    status = c_echo(host=node.host, port=node.port, called_ae=node.ae_title,
+                    calling_ae=settings.DICOM_AE_TITLE, timeout=10)
+    took = f"{(time.monotonic() - started) * 1000:.0f} ms"
+    if status == 0x0000:
+        messages.success(request, f"{node.ae_title} at {node.host}:{node.port} answered C-ECHO: "
+                                  f"success ({took}).")
+    elif status < 0:
+        messages.error(request, f"{node.ae_title} at {node.host}:{node.port}: no association "
+                                f"(refused, rejected or nobody listening; {took}).")
+    else:
+        messages.warning(request, f"{node.ae_title} answered C-ECHO with status 0x{status:04X} ({took}).")
+
+
+@admin.register(RelevantPriorRule)
+class RelevantPriorRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "ordering_organisation", "order_modalities", "prior_modalities",
+                    "body_parts", "lookback_days", "max_priors", "active"]
+    list_filter = ["ordering_organisation", "active"]
+    search_fields = ["name", "order_modalities", "prior_modalities", "body_parts"]
+    fieldsets = [
+        (None, {"fields": ["name", "ordering_organisation", "active"],
+                "description": "Rules for no organisation apply to orders from every site. With no "
+                               "rule at all, every outside prior is relevant."}),
+        ("Which orders", {"fields": ["order_modalities"],
+                          "description": "DICOM modality codes separated by spaces (CT MR); empty: "
+                                         "every order."}),
+        ("Which priors", {"fields": ["prior_modalities", "body_parts", "lookback_days", "max_priors"],
+                          "description": "Modalities and Body Part Examined values separated by "
+                                         "spaces (CHEST ABDOMEN); empty: any. A prior whose body "
+                                         "part is unknown passes only when body parts is empty."}),
+    ]
 
 
 class SeriesInline(admin.TabularInline):
@@ -38,3 +109,4 @@ class ManifestStudyAdmin(ReadOnlyAdmin):
     list_filter = ["modalities", "created_at"]
     search_fields = ["study_instance_uid", "patient_id", "accession_number", "document_unique_id"]
     inlines = [SeriesInline]
+from imaging.prefetch import admin as prefetch_admin  # noqa: E402,F401  (registers the prefetch jobs' pages)

@@ -30,6 +30,13 @@ class DicomNode(models.Model):
     # (RAD TF-3 4.69.4.1.2), when the manifests carry one.
     retrieve_location_uid = models.CharField("Retrieve Location UID", max_length=64, blank=True,
                                              db_index=True)
+    # Roles (issue: outside priors): a query/retrieve source is asked for studies (C-FIND) and
+    # ordered to move them (C-MOVE); a move destination is a site's PACS the priors go to.
+    is_source = models.BooleanField("query/retrieve source", default=True)
+    is_destination = models.BooleanField("move destination", default=False)
+    tls = models.BooleanField("TLS", default=False)  # PS3.15 B.1: the association over TLS
+    # WAN links to a site's PACS take few associations at once (dcm4chee-arc's default is 1-4).
+    max_associations = models.PositiveSmallIntegerField(default=2)
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -87,3 +94,9 @@ class ManifestInstance(models.Model):
 
     def __str__(self) -> str:
         return self.sop_instance_uid
+
+
+from imaging.prefetch.models import PrefetchJob, PrefetchStudy, RelevantPriorRule  # noqa: E402
+
+__all__ = ["DicomNode", "ManifestInstance", "ManifestSeries", "ManifestStudy", "PrefetchJob",
+           "PrefetchStudy", "RelevantPriorRule"]

@@ -12,9 +12,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from organisations.certificates import CertificateFacts, UnreadableCertificate, read_pem
-from organisations.models import AssigningAuthority, ClientCertificate, Organisation
+from organisations.models import AssigningAuthority, ClientCertificate, Member, Organisation
 from organisations.selectors import certificate_refusal
-from organisations.services import client_certificate_register
+from organisations.services import client_certificate_register, member_save
 
 
 class AssigningAuthorityInline(admin.TabularInline):
@@ -107,3 +107,18 @@ class AssigningAuthorityAdmin(admin.ModelAdmin):
     list_display = ["namespace_id", "universal_id", "universal_id_type", "organisation",
                     "is_affinity_domain"]
     search_fields = ["namespace_id", "universal_id"]
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    """Who signs in to the radiologists' pages (/priors/), and for which organisation's patients."""
+
+    list_display = ["user", "organisation"]
+    list_filter = ["organisation"]
+    search_fields = ["user__username", "user__last_name", "organisation__name"]
+    list_select_related = ["user", "organisation"]
+
+    def save_model(self, request: HttpRequest, obj: Member, form: forms.ModelForm, change: bool) -> None:
+        # The service gives the user the radiologist role as well.
+        saved = member_save(user=obj.user, organisation=obj.organisation)
+        obj.pk = saved.pk

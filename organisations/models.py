@@ -76,3 +76,14 @@ class ClientCertificate(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class Member(models.Model):
+    """A person of an organisation who signs in to the node's pages: a radiologist sees patients
+    by their own organisation's MRNs only, and fetches priors into its PACS."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="member")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
+
+    def __str__(self) -> str:
+        return f"{self.user} of {self.organisation}"

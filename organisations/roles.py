@@ -13,6 +13,7 @@ from django.db.models import Q
 
 OPERATOR = "operator"
 AUDITOR = "auditor"
+RADIOLOGIST = "radiologist"
 
 # role -> (app labels it manages fully, "app.codename" permissions it has besides)
 ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -22,6 +23,9 @@ ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         # see but change only through the transactions.
         "imaging.add_dicomnode", "imaging.change_dicomnode", "imaging.delete_dicomnode",
         "imaging.view_dicomnode", "imaging.view_manifeststudy", "repository.view_document",
+        # Which outside priors an order brings is the operators' to configure, per site.
+        "imaging.add_relevantpriorrule", "imaging.change_relevantpriorrule",
+        "imaging.delete_relevantpriorrule", "imaging.view_relevantpriorrule",
         "registry.view_documententry", "registry.view_submissionset", "registry.view_folder",
         "registry.view_association", "registry.view_patientidentity",
         "registry.view_codevalue", "registry.add_codevalue", "registry.change_codevalue",
@@ -33,9 +37,16 @@ ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         "empi.change_patientrecord",
         # The PIX consumers subscribed to ITI-10 notifications are the operators' to configure.
         "empi.add_pixconsumer", "empi.change_pixconsumer", "empi.delete_pixconsumer",
-        "empi.view_pixconsumer")),
+        "empi.view_pixconsumer",
+        # Prefetch jobs: seen with their studies and rules; retry and cancel (the admin's
+        # actions, through the services) are gated by change_prefetchjob.
+        "imaging.view_prefetchjob", "imaging.view_prefetchstudy", "imaging.view_relevantpriorrule",
+        "imaging.change_prefetchjob")),
     # The auditor reads the trail and nothing else (ITI TF-2 3.20: who saw what, when).
     AUDITOR: ((), ("audit.view_auditevent", "audit.view_auditchain")),
+    # The radiologist works in the priors pages (imaging/web), as a Member of one organisation;
+    # the operators' console shows them nothing.
+    RADIOLOGIST: ((), ()),
 }
 
 

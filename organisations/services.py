@@ -11,8 +11,8 @@ from django.db import transaction
 
 from audit.events import SECURITY_CONFIGURATION, Peer, security_alert
 from audit.services import record
-from organisations.models import AssigningAuthority, ClientCertificate, Organisation
-from organisations.roles import OPERATOR, roles_sync
+from organisations.models import AssigningAuthority, ClientCertificate, Member, Organisation
+from organisations.roles import OPERATOR, RADIOLOGIST, roles_sync
 from organisations.selectors import certificate_refusal
 
 if TYPE_CHECKING:
@@ -25,12 +25,16 @@ DEMO_HOSPITALS = [
     ("hospb", "Hospital B", "HOSPB", "1.3.6.1.4.1.21367.13.20.2000"),
 ]
 
+DEMO_RADIOLOGIST = "radiologist"
+
 
 @dataclass(frozen=True)
 class Bootstrapped:
     created: bool
     operator_username: str = ""
     operator_password: str | None = None  # only when generated, to be shown once
+    radiologist_username: str = ""  # hospital B's demo radiologist, for the priors pages
+    radiologist_password: str | None = None  # always generated, to be shown once
 
 
 def parse_cx4(cx4: str) -> tuple[str, str, str]:
@@ -79,6 +83,16 @@ def client_certificate_register(*, organisation: Organisation, certificate: Cert
     return registered
 
 
+def member_save(*, user: User, organisation: Organisation) -> Member:
+    """Make `user` a radiologist of `organisation` (one organisation each: a second call moves them)."""
+    with transaction.atomic():
+        member, _created = Member.objects.update_or_create(user=user,
+                                                           defaults={"organisation": organisation})
+        roles_sync()  # the group exists on a database migrated before the role was added
+        user.groups.add(Group.objects.get(name=RADIOLOGIST))
+    return member
+
+
 def demo_bootstrap(*, affinity_domain_cx4: str, operator_username: str,
                    operator_password: str | None) -> Bootstrapped:
     """The demo affinity domain, once: on a database that has no organisation yet."""
@@ -100,5 +114,18 @@ def demo_bootstrap(*, affinity_domain_cx4: str, operator_username: str,
             generated = None
         roles_sync()
         operator.groups.add(Group.objects.get(name=OPERATOR))
+        radiologist = _demo_radiologist()
     return Bootstrapped(created=True, operator_username=operator_username,
-                        operator_password=generated)
+                        operator_password=generated, radiologist_username=radiologist[0],
+                        radiologist_password=radiologist[1])
+
+
+def _demo_radiologist() -> tuple[str, str | None]:
+    """Hospital B's radiologist (DESIGN.md, step 4), unless the name is taken already."""
+    if User.objects.filter(username=DEMO_RADIOLOGIST).exists():
+        return DEMO_RADIOLOGIST, None
+    password = secrets.token_urlsafe(12)
+    user = User.objects.create_user(DEMO_RADIOLOGIST, password=password, first_name="Demo",
+                                    last_name="Radiologist")
+    member_save(user=user, organisation=Organisation.objects.get(code="hospb"))
+    return DEMO_RADIOLOGIST, password

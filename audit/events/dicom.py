@@ -14,6 +14,7 @@ from audit.events.common import (
     STUDY_INSTANCE_UID,
     SYSTEM_OBJECT,
     Peer,
+    human_requestors,
     participant,
     patient,
     record,
@@ -31,13 +32,15 @@ class StudyRef:
 
 
 def instances_transferred(*, sender: Peer, receiver: Peer, patient_id: str, studies: Sequence[StudyRef],
-                          action: str = "R", requestor: Peer | None = None, patient_name: str = "",
+                          action: str = "R", requestor: Peer | None = None,
+                          human_requestor: Peer | None = None, patient_name: str = "",
                           outcome: int = 0, outcome_description: str = "", source: AuditSource | None = None,
                           event_datetime: datetime | None = None) -> AuditRecord:
     """DICOM Instances Transferred 110104 (PS3.15 A.5.3.7), after a C-STORE or C-MOVE completes.
 
     `sender` and `receiver` are AEs (user id the AE title). `requestor` is a third party that
     asked for the transfer, e.g. this node as the C-MOVE SCU; without one the sender pushed.
+    `human_requestor`: the person who asked for it (a radiologist's fetch), a requestor too.
     `action`: C when the receiver did not hold the instances, U when it reconciled its copies,
     R when this node is not the receiver or cannot tell (A.5.3.7).
     """
@@ -51,7 +54,7 @@ def instances_transferred(*, sender: Peer, receiver: Peer, patient_id: str, stud
         outcome_description=outcome_description,
         participants=(participant(sender, is_requestor=requestor is None, role=SOURCE_ROLE),
                       participant(receiver, is_requestor=False, role=DESTINATION_ROLE),
-                      *third_party),
+                      *third_party, *human_requestors(human_requestor)),
         # A.5.3.7: one patient per message.
         objects=(*(_study(study) for study in studies), patient(patient_id, name=patient_name)),
         source=source, event_datetime=event_datetime,

@@ -7,17 +7,22 @@ dataset or a patient attribute.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import cast
 
 from django.conf import settings
 from django.db import connections
+from pydicom import dcmread
+from pydicom.errors import InvalidDicomError
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 
 from audit.edges import dicom_association
 from imaging.dicom import storage
 from imaging.dicom.transport import organisation_of
+from imaging.prefetch.triggers import study_arrived
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +60,51 @@ def c_store(event: Event) -> int:
         "C-STORE from %s: SOP Class %s, SOP Instance %r: status 0x%04X",
         _peer(event), sop_class_uid, str(sop_instance_uid)[:64], status,
     )
+    if status == SUCCESS and not getattr(request, "MoveOriginatorApplicationEntityTitle", None):
+        _study_arrived(event, sop_instance_uid=str(sop_instance_uid))
     return status
+
+
+# Studies whose arrival was told to the prefetcher lately, by (calling AE, Study Instance UID):
+# a study comes as many C-STOREs, and only its first instance enqueues the task.
+_RECENT_STUDIES: OrderedDict[tuple[str, str], None] = OrderedDict()
+_RECENT_LIMIT = 4096
+_RECENT_LOCK = threading.Lock()
+
+
+def _study_arrived(event: Event, *, sop_instance_uid: str) -> None:
+    """A site's PACS sending a new study (or one instance of it) to the node is the "study
+    arrived" notification of the prefetcher: the task finds and fetches the patient's priors.
+    Instances a C-MOVE sends here (PS3.7 9.3.1.1: Move Originator AE Title) are not; nor is
+    anything the node cannot read the patient and study of."""
+    calling_ae = str(event.assoc.requestor.ae_title).strip()
+    path = storage.instance_path(directory=Path(settings.DICOM_STORAGE_DIR),
+                                 sop_instance_uid=sop_instance_uid)
+    try:
+        ds = dcmread(path, stop_before_pixels=True, specific_tags=[
+            "PatientID", "IssuerOfPatientID", "StudyInstanceUID", "Modality", "AccessionNumber"])
+    except (OSError, InvalidDicomError, ValueError):
+        logger.warning("C-STORE from %s: SOP Instance %s unreadable for the prefetcher",
+                       calling_ae, sop_instance_uid)
+        return
+    study_uid, patient_id = str(ds.get("StudyInstanceUID", "")), str(ds.get("PatientID", ""))
+    if not study_uid or not patient_id:
+        return
+    with _RECENT_LOCK:
+        if (calling_ae, study_uid) in _RECENT_STUDIES:
+            return
+        _RECENT_STUDIES[(calling_ae, study_uid)] = None
+        while len(_RECENT_STUDIES) > _RECENT_LIMIT:
+            _RECENT_STUDIES.popitem(last=False)
+    try:
+        study_arrived.delay(calling_ae, patient_id, str(ds.get("IssuerOfPatientID", "") or ""),
+                            study_uid, str(ds.get("Modality", "") or ""),
+                            str(ds.get("AccessionNumber", "") or ""))
+    except Exception as exc:  # the broker down must not fail a C-STORE that was kept
+        logger.warning("Study %s from %s: prefetch not enqueued (%s)", study_uid, calling_ae,
+                       type(exc).__name__)
+        with _RECENT_LOCK:
+            _RECENT_STUDIES.pop((calling_ae, study_uid), None)
 
 
 def _store(event: Event, *, sop_instance_uid: object) -> int:

@@ -213,6 +213,13 @@ def test_a_c_move_asked_by_this_node_makes_it_the_requestor_not_the_pacs() -> No
     assert (node.user_id, node.is_requestor) == ("HIENODE", True)
 
 
+def test_a_radiologists_fetch_names_her_beside_the_node_as_requestors() -> None:
+    record = a_prefetch(human_requestor=Peer("rita"))
+    *_, node, person = record.participants
+    assert (node.user_id, node.is_requestor, person.user_id, person.is_requestor) == (
+        "HIENODE", True, "rita", True)
+
+
 def test_a_c_store_push_makes_the_sender_the_requestor() -> None:
     record = a_prefetch(requestor=None, receiver=Peer("HIENODE"), action="C")
     assert record.requestor is not None and record.requestor.user_id == "HOSPA_PACS"

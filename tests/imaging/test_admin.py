@@ -27,8 +27,8 @@ def test_an_operator_adds_hospital_a_pacs_as_a_dicom_node(client: Client) -> Non
 
     response = operator.post("/admin/imaging/dicomnode/add/", {
         "organisation": hospital_a.pk, "ae_title": "HOSPA_PACS", "host": "pacs.hospa.example",
-        "port": "104", "retrieve_method": "C-GET", "retrieve_location_uid": "1.3.6.1.4.1.21367.13.20.1000.9",
-        "active": "on", "description": ""})
+        "port": "104", "retrieve_method": "C-GET", "max_associations": "2", "is_source": "on",
+        "retrieve_location_uid": "1.3.6.1.4.1.21367.13.20.1000.9", "active": "on", "description": ""})
 
     assert response.status_code == 302, response.content[:2000]
     assert DicomNode.objects.get(ae_title="HOSPA_PACS").port == 104

@@ -17,6 +17,7 @@ class OrthancServer:
     dicom_port: int
     http_port: int
     process: ServerProcess
+    config_path: Path | None = None
 
     @property
     def url(self) -> str:
@@ -28,16 +29,25 @@ class OrthancServer:
     def stop(self) -> None:
         self.process.stop()
 
+    def restart(self) -> None:
+        """Start it again on the same ports and storage, after `stop` (a PACS back from downtime)."""
+        self.process.stop()
+        self.process.start()
+        self.process.wait_for_port(self.http_port)
+        self.process.wait_for_port(self.dicom_port)
+
 
 def start_orthanc(base: Path, *, ae_title: str = "ORTHANC",
                   modalities: dict[str, tuple[str, str, int]] | None = None,
-                  extra_config: dict[str, object] | None = None) -> OrthancServer:
-    """Orthanc on free loopback ports; `extra_config` adds configuration keys (e.g.
+                  extra_config: dict[str, object] | None = None,
+                  ports: tuple[int, int] | None = None) -> OrthancServer:
+    """Orthanc on free loopback ports, or on `ports` (HTTP, DICOM) when two PACSs must know each
+    other's before either starts; `extra_config` adds configuration keys (e.g.
     "DicomAlwaysAllowGet") on top of the defaults below."""
     binary = require_binary("Orthanc", "/usr/sbin/Orthanc")
     storage = base / "storage"
     storage.mkdir(parents=True, exist_ok=True)
-    http_port, dicom_port = free_port(), free_port()
+    http_port, dicom_port = ports or (free_port(), free_port())
     config = {
         "Name": ae_title,
         "StorageDirectory": str(storage),
@@ -65,4 +75,4 @@ def start_orthanc(base: Path, *, ae_title: str = "ORTHANC",
     process.wait_for_port(http_port)
     process.wait_for_port(dicom_port)
     return OrthancServer(ae_title=ae_title, dicom_port=dicom_port, http_port=http_port,
-                         process=process)
+                         process=process, config_path=config_path)

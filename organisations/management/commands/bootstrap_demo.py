@@ -31,3 +31,7 @@ class Command(BaseCommand):
                 "(shown once: keep it, or set HIENODE_OPERATOR_PASSWORD)"))
         else:
             self.stdout.write(f"Operator account: {result.operator_username}")
+        if result.radiologist_password:
+            self.stdout.write(self.style.WARNING(
+                f"Hospital B's radiologist (/priors/): {result.radiologist_username} / "
+                f"{result.radiologist_password}  (shown once)"))

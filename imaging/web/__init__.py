@@ -1,0 +1,1 @@
+"""The radiologists' pages: a patient of their own organisation, the outside priors, fetching them."""
