@@ -149,6 +149,10 @@ def _document_where(f: DocumentFilter, *, table: str = "") -> _Where:
 
 
 def submission_sets(f: SubmissionSetFilter, *, leaf: bool, limit: int) -> list[Found]:
+    return _found(SubmissionSet, _submission_set_where(f), leaf=leaf, limit=limit)
+
+
+def _submission_set_where(f: SubmissionSetFilter) -> _Where:
     where = _identity(f.entry_uuids, f.unique_ids, None, f.patient_id, f.statuses)
     where.within("source_id", f.source_ids)
     where.time_range("submission_time", f.submission_time)
@@ -156,7 +160,7 @@ def submission_sets(f: SubmissionSetFilter, *, leaf: bool, limit: int) -> list[F
         where.values_like("authorPerson", f.author_persons)
     if f.content_types is not None:
         where.codes("content_type_code", "content_type_scheme", f.content_types)
-    return _found(SubmissionSet, where, leaf=leaf, limit=limit)
+    return where
 
 
 def folders(f: FolderFilter, *, leaf: bool, limit: int) -> list[Found]:
@@ -317,3 +321,48 @@ def _found(model: type[Model], where: _Where, *, leaf: bool, limit: int) -> list
     return [Found(entry_uuid=row[0], home_community_id=row[1], patient_id=row[2],
                   ebrim=row[3] if leaf else "")
             for row in _select(model, columns, where, limit=limit)]
+
+
+# --- Pages for the FHIR facade (MHD 4.2 ITI TF-2 3.66, 3.67): ITI-18's filters, a page at a time.
+
+def document_page(f: DocumentFilter, *, offset: int, limit: int) -> tuple[list[Found], int]:
+    """The DocumentEntries `f` selects from `offset`, at most `limit`, with how many it selects
+    in all: one SELECT (a window count beside the rows), as FindDocuments makes."""
+    return _page(DocumentEntry, _document_where(f), offset=offset, limit=limit)
+
+
+def submission_set_page(f: SubmissionSetFilter, *, offset: int, limit: int) -> tuple[list[Found], int]:
+    return _page(SubmissionSet, _submission_set_where(f), offset=offset, limit=limit)
+
+
+def folder_page(f: FolderFilter, *, offset: int, limit: int) -> tuple[list[Found], int]:
+    where = _identity(f.entry_uuids, f.unique_ids, f.logical_ids, f.patient_id, f.statuses)
+    where.time_range("last_update_time", f.last_update_time)
+    if f.code_lists:
+        where.code_list("codeList", f.code_lists)
+    return _page(Folder, where, offset=offset, limit=limit)
+
+
+def entry_kinds(entry_uuids: Sequence[str]) -> dict[str, str]:
+    """"DocumentEntry" or "Folder" for each of the entryUUIDs that names one; two SELECTs."""
+    kinds = {u: "DocumentEntry" for u in DocumentEntry.objects.filter(entry_uuid__in=list(entry_uuids))
+             .values_list("entry_uuid", flat=True)}
+    kinds.update({u: "Folder" for u in Folder.objects.filter(entry_uuid__in=list(entry_uuids))
+                  .values_list("entry_uuid", flat=True)})
+    return kinds
+
+
+def _page(model: type[Model], where: _Where, *, offset: int, limit: int) -> tuple[list[Found], int]:
+    sql = (f"SELECT entry_uuid, home_community_id, patient_id, ebrim, COUNT(*) OVER () "  # noqa: S608
+           f"FROM {model._meta.db_table}{where.sql()} ORDER BY id LIMIT %s OFFSET %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*where.params, limit, offset])
+        rows = cursor.fetchall()
+        if rows:
+            total = int(rows[0][4])
+        else:
+            # A page past the end (or _count=0) carries no window count: count apart.
+            cursor.execute(f"SELECT COUNT(*) FROM {model._meta.db_table}{where.sql()}",  # noqa: S608
+                           where.params)
+            total = int(cursor.fetchone()[0])
+    return [Found(entry_uuid=r[0], home_community_id=r[1], patient_id=r[2], ebrim=r[3]) for r in rows], total

@@ -12,25 +12,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
 from lxml import etree
 
 from audit import services as audit
 from audit.events import Peer, import_, this_node
-from registry.ebrim.namespaces import LCM, RIM
-from registry.ebrim.read import NotASubmission, read_submission, set_slot
+from registry.ebrim.namespaces import LCM
+from registry.ebrim.read import NotASubmission, read_submission
 from registry.ebrim.response import registry_response
 from registry.errors import RegistryError, RegistryErrors
 from registry.metadata import Submission
 from repository import errors, services
-from repository.handlers.wire import ANONYMOUS, SERIOUS_FAILURE, X, content_of
+from repository.handlers.wire import ANONYMOUS, SERIOUS_FAILURE, X, content_of, metadata_complete
 from repository.inspection import documents_inspect
 from repository.services import Content
 from soap import faults
 from soap.messages import SoapRequest, SoapResponse
 
 RESPONSE_ACTION = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"
-R = f"{{{RIM}}}"
 
 
 def provide_and_register_document_set(request: SoapRequest) -> SoapResponse:
@@ -47,7 +45,7 @@ def provide_and_register_document_set(request: SoapRequest) -> SoapResponse:
     submission: Submission | None = None
     try:
         paths, contents = _documents(request)
-        _complete_metadata(submit, contents)
+        metadata_complete(submit, contents)
         try:
             submission = read_submission(submit)
         except NotASubmission as exc:
@@ -90,21 +88,3 @@ def _documents(request: SoapRequest) -> tuple[dict[str, Path], dict[str, Content
     if found:
         raise RegistryErrors(found)
     return paths, contents
-
-
-def _complete_metadata(submit: etree._Element, contents: dict[str, Content]) -> None:
-    """ITI TF-2b 3.41.4.1.3: the repository adds size and hash where the source left them out
-    (those given are checked by the service) and always its own repositoryUniqueId."""
-    objects = submit.find(R + "RegistryObjectList")
-    if objects is None:
-        return
-    for extrinsic in objects.iterfind(R + "ExtrinsicObject"):
-        content = contents.get(extrinsic.get("id", ""))
-        if content is None:
-            continue
-        given = {slot.get("name") for slot in extrinsic.iterfind(R + "Slot")}
-        if "size" not in given:
-            set_slot(extrinsic, "size", str(content.size))
-        if "hash" not in given:
-            set_slot(extrinsic, "hash", content.sha1)
-        set_slot(extrinsic, "repositoryUniqueId", settings.REPOSITORY_UNIQUE_ID)

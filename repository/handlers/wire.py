@@ -14,7 +14,8 @@ from django.conf import settings
 from lxml import etree
 
 from registry.ebrim.errors import error_list, status_of
-from registry.ebrim.namespaces import RS, XDSB
+from registry.ebrim.namespaces import RIM, RS, XDSB
+from registry.ebrim.read import set_slot
 from registry.errors import RegistryError
 from repository.services import Content
 from soap.mtom import CHUNK, Attachment, OutgoingAttachment, xop_include
@@ -91,3 +92,20 @@ def retrieve_response(answers: Sequence[DocumentAnswer], errors: Sequence[Regist
 
 def home_community_id() -> str:
     return settings.HOME_COMMUNITY_ID
+
+
+def metadata_complete(submit: etree._Element, contents: dict[str, Content]) -> None:
+    """ITI TF-2b 3.41.4.1.3: the repository adds size and hash where the source left them out
+    (those given are checked by the service) and always its own repositoryUniqueId. ITI-41 and
+    ITI-65 (whose Bundle becomes the same SubmitObjectsRequest) both call it."""
+    rim = f"{{{RIM}}}"
+    for extrinsic in submit.iterfind(f"{rim}RegistryObjectList/{rim}ExtrinsicObject"):
+        content = contents.get(extrinsic.get("id", ""))
+        if content is None:
+            continue
+        given = {slot.get("name") for slot in extrinsic.iterfind(rim + "Slot")}
+        if "size" not in given:
+            set_slot(extrinsic, "size", str(content.size))
+        if "hash" not in given:
+            set_slot(extrinsic, "hash", content.sha1)
+        set_slot(extrinsic, "repositoryUniqueId", settings.REPOSITORY_UNIQUE_ID)
