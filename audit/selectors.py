@@ -1,11 +1,16 @@
-"""Reads of the audit trail: the chain's verification, and the forwarder's backlog."""
+"""Reads of the audit trail: the chain's verification, the forwarder's backlog, the searches of ITI-81."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+from django.db import connection
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 
 from audit.chain import link_hash
 from audit.models import AuditChain, AuditEvent
@@ -125,3 +130,102 @@ def backlog() -> dict[str, Any]:
         "failing_since": head.failing_since if head else None,
         "last_error": head.last_error if head else "",
     }
+
+
+@dataclass(frozen=True)
+class EventCriteria:
+    """A search of the local audit repository (RESTful ATNA, ITI TF-2 3.81.4.1.2). Each field is
+    a list of AND-groups, each group a list of OR-values; an empty list does not narrow."""
+
+    pks: list[list[int]] = field(default_factory=list)
+    periods: list[list[tuple[datetime | None, datetime | None]]] = field(default_factory=list)  # [low, high)
+    patient_ids: list[list[str]] = field(default_factory=list)  # CX
+    object_ids: list[list[str]] = field(default_factory=list)  # any participant object's id
+    outcomes: list[list[int]] = field(default_factory=list)
+    # (codeSystemName or None for any, code)
+    event_ids: list[list[tuple[str | None, str]]] = field(default_factory=list)
+    event_types: list[list[tuple[str | None, str]]] = field(default_factory=list)
+    source_ids: list[list[str]] = field(default_factory=list)
+    # (how: "startswith", "exact" or "contains", value), case-insensitive but for exact
+    addresses: list[list[tuple[str, str]]] = field(default_factory=list)
+    user_ids: list[list[str]] = field(default_factory=list)  # the requestor's
+    alternative_user_ids: list[list[str]] = field(default_factory=list)  # any participant's
+
+
+TRANSACTIONS_SYSTEM = "IHE Transactions"
+
+
+def audit_events_find(*, criteria: EventCriteria, offset: int, limit: int) -> tuple[list[AuditEvent], int]:
+    """One page of the recorded events that match, newest first, and how many match in all."""
+    rows = AuditEvent.objects.annotate(record_text=Cast("record", TextField())).filter(_matching(criteria))
+    total = rows.count()
+    page = list(rows.order_by("-event_datetime", "-id")[offset:offset + limit]) if limit else []
+    return cast(list[AuditEvent], page), total
+
+
+def audit_event_get(pk: int) -> AuditEvent | None:
+    return AuditEvent.objects.filter(pk=pk).first()
+
+
+def _matching(criteria: EventCriteria) -> Q:
+    where = Q()
+    for pks in criteria.pks:
+        where &= Q(pk__in=pks)
+    for periods in criteria.periods:
+        where &= _any(Q(**{k: v for k, v in (("event_datetime__gte", low), ("event_datetime__lt", high))
+                           if v is not None}) for low, high in periods)
+    for patient_ids in criteria.patient_ids:
+        where &= _any(_listed("patient_ids", cx) for cx in patient_ids)
+    for object_ids in criteria.object_ids:
+        where &= _any(_in_record("object_id", value) for value in object_ids)
+    for outcomes in criteria.outcomes:
+        where &= Q(outcome__in=outcomes)
+    for codes in criteria.event_ids:
+        where &= _any(_event_id(system, code) for system, code in codes)
+    for codes in criteria.event_types:
+        where &= _any(_event_type(system, code) for system, code in codes)
+    for source_ids in criteria.source_ids:
+        where &= Q(record__source__source_id__in=source_ids)
+    for addresses in criteria.addresses:
+        where &= _any(Q(**{f"source_address__{'i' if how != 'exact' else ''}{how}": value})
+                      for how, value in addresses)
+    for user_ids in criteria.user_ids:
+        where &= Q(user_id__in=user_ids)
+    for alternative_user_ids in criteria.alternative_user_ids:
+        where &= _any(_in_record("alternative_user_id", value) for value in alternative_user_ids)
+    return where
+
+
+def _any(alternatives: Iterable[Q]) -> Q:
+    either = Q(pk__in=[])
+    for alternative in alternatives:
+        either |= alternative
+    return either
+
+
+def _listed(column: str, value: str) -> Q:
+    """`value` as one whole item of a "|"-separated column."""
+    return (Q(**{column: value}) | Q(**{f"{column}__startswith": f"{value}|"})
+            | Q(**{f"{column}__endswith": f"|{value}"}) | Q(**{f"{column}__contains": f"|{value}|"}))
+
+
+def _event_id(system: str | None, code: str) -> Q:
+    return Q(event_id=code) & (Q(record__event_id__system_name=system) if system is not None else Q())
+
+
+def _event_type(system: str | None, code: str) -> Q:
+    # The IHE transaction has its own column; other EventTypeCodes (a FHIR interaction) are
+    # read from the record, where the builders put one.
+    other = Q(record__event_type_codes__0__code=code)
+    if system is None:
+        return Q(transaction=code) | other
+    if system == TRANSACTIONS_SYSTEM:
+        return Q(transaction=code)
+    return other & Q(record__event_type_codes__0__system_name=system)
+
+
+def _in_record(key: str, value: str) -> Q:
+    """A key of the stored record holding exactly `value`, anywhere in it: the record as JSON
+    text, as each database writes it (PostgreSQL's jsonb keeps non-ASCII as it is)."""
+    ascii_only = connection.vendor != "postgresql"
+    return Q(record_text__contains=f'"{key}": {json.dumps(value, ensure_ascii=ascii_only)}')

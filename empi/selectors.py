@@ -93,3 +93,45 @@ def cross_references(*, authority: AssigningAuthority, identifier: str,
         if (affinity.pk, enterprise) not in seen and not queried_itself:
             found.append((affinity, enterprise))
     return found
+
+
+def person_by_enterprise_id(enterprise_id: str) -> Person | None:
+    """The current person an enterprise ID (CX) names, following merges; None when never issued."""
+    person = Person.objects.filter(enterprise_id=enterprise_id).first()
+    return person_current(person) if person is not None else None
+
+
+def person_find(pk: int) -> Person | None:
+    """A person by its key, as the FHIR facade names it (Patient/{pk}), following merges."""
+    person = Person.objects.filter(pk=pk).first()
+    return person_current(person) if person is not None else None
+
+
+def person_get(pk: int) -> Person | None:
+    """A person by its key as stored, merged away or not: a FHIR read answers the id asked for."""
+    return Person.objects.select_related("merged_into").filter(pk=pk).first()
+
+
+def person_of_identifier(*, authority: AssigningAuthority, identifier: str) -> Person | None:
+    """The current person holding `identifier`: its record's, or the one an enterprise ID names."""
+    record = record_find(authority=authority, identifier=identifier)
+    if record is not None:
+        return person_current(record.person)
+    if authority.is_affinity_domain:
+        return person_by_enterprise_id(_enterprise_id(authority, identifier))
+    return None
+
+
+def records_of_persons(*, person_ids: Sequence[int]) -> dict[int, list[PatientRecord]]:
+    """Each person's current records, the most recently fed first, in one query."""
+    found: dict[int, list[PatientRecord]] = {pk: [] for pk in person_ids}
+    records = (PatientRecord.objects.select_related("authority")
+               .filter(person_id__in=list(person_ids), merged_into__isnull=True)
+               .order_by("-updated_at", "-id"))
+    for record in records:
+        found[record.person_id].append(record)
+    return found
+
+
+def persons_by_pk(*, person_ids: Sequence[int]) -> dict[int, Person]:
+    return Person.objects.in_bulk(list(person_ids))

@@ -45,11 +45,18 @@ class PdqCriteria:
     identifiers: tuple[IdentifierCriterion, ...] = ()
     # An identifier in an authority the domain does not know: nobody can match.
     impossible: bool = False
+    # A birth date range, YYYYMMDD, `birth_after` inclusive and `birth_before` exclusive (PDQm's
+    # birthdate prefixes, FHIR R4 search.html 3.1.1.5.9).
+    birth_after: str = ""
+    birth_before: str = ""
+    # Any line of the address: street, city or postcode (PDQm's `address`); `*` for a prefix.
+    address_any: str = ""
 
     def is_empty(self) -> bool:
         return not self.identifiers and not self.impossible and not any(
             (self.family, self.given, self.middle, self.birth_date, self.sex, self.street, self.city,
-             self.postcode, self.phone, self.national_id, self.mothers_maiden_name))
+             self.postcode, self.phone, self.national_id, self.mothers_maiden_name,
+             self.birth_after, self.birth_before, self.address_any))
 
 
 @dataclass(frozen=True)
@@ -190,6 +197,41 @@ def continuation_cancel(*, pointer: str, query_tag: str) -> bool:
     return deleted > 0
 
 
+def persons_current(*, person_ids: Sequence[int]) -> set[int]:
+    """Which of `person_ids` are persons not merged away (PDQm's `_id`)."""
+    return set(Person.objects.filter(pk__in=list(person_ids), merged_into__isnull=True)
+               .values_list("pk", flat=True))
+
+
+def persons_in_region(*, person_ids: Sequence[int], state: str = "", country: str = "") -> list[int]:
+    """The persons of `person_ids`, in that order, with a current record whose address, as the
+    feed sent it, has a state and country starting with those given (case folded). The EMPI keeps
+    no column for either: a FHIR feed's `address`, or a v2 feed's PID-11.4 and PID-11.6."""
+    wanted = (state.casefold(), country.casefold())
+    records = PatientRecord.objects.filter(person_id__in=list(person_ids), merged_into__isnull=True)
+    matching = {person_id for person_id, raw in records.values_list("person_id", "raw")
+                if any(_region_matches(found, wanted) for found in _regions(raw or {}))}
+    return [person_id for person_id in person_ids if person_id in matching]
+
+
+def _regions(raw: dict[str, object]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    addresses = raw.get("address")
+    if isinstance(addresses, list):
+        found += [(str(a.get("state", "")), str(a.get("country", ""))) for a in addresses
+                  if isinstance(a, dict)]
+    pid11 = raw.get("PID-11")
+    if isinstance(pid11, str):
+        for repetition in pid11.split("~"):
+            parts = repetition.split("^") + [""] * 6
+            found.append((parts[3], parts[5]))
+    return found
+
+
+def _region_matches(found: tuple[str, str], wanted: tuple[str, str]) -> bool:
+    return all(have.casefold().startswith(want) for have, want in zip(found, wanted, strict=True) if want)
+
+
 def _demographics_filter(criteria: PdqCriteria) -> Q:
     condition = Q()
     fields: tuple[tuple[str, str, Callable[[str], str]], ...] = (
@@ -202,6 +244,16 @@ def _demographics_filter(criteria: PdqCriteria) -> Q:
             condition &= _name_condition(column, value, normalise)
     if criteria.birth_date:
         condition &= Q(birth_date=date(criteria.birth_date) or criteria.birth_date)
+    if criteria.birth_after:
+        condition &= Q(birth_date__gte=criteria.birth_after) & ~Q(birth_date="")
+    if criteria.birth_before:
+        condition &= Q(birth_date__lt=criteria.birth_before) & ~Q(birth_date="")
+    if criteria.address_any:
+        line = (_name_condition("street", criteria.address_any, address)
+                | _name_condition("city", criteria.address_any, name))
+        if not name(criteria.address_any):  # digits alone may be a postcode too
+            line |= _name_condition("postcode", criteria.address_any, _postcode)
+        condition &= line
     if criteria.sex:
         condition &= Q(sex=criteria.sex.strip().upper())
     if criteria.postcode:
@@ -212,6 +264,10 @@ def _demographics_filter(criteria: PdqCriteria) -> Q:
         condition &= Q(national_id=digits(criteria.national_id)
                        or name(criteria.national_id).replace(" ", ""))
     return condition
+
+
+def _postcode(value: str) -> str:
+    return digits(value) or name(value).replace(" ", "")
 
 
 def _name_condition(column: str, value: str, normalise: Callable[[str], str]) -> Q:

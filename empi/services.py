@@ -169,6 +169,37 @@ def person_merge(*, surviving_authority: AssigningAuthority, surviving_identifie
     return survivor
 
 
+def record_remove(*, authority: AssigningAuthority, identifier: str, source: str = "",
+                  source_host: str = "", message_id: str = "",
+                  transaction_name: str = "ITI-104") -> Person:
+    """PIXm 3.0 ITI TF-2 3.104.4.1 (DELETE Patient?identifier=...): the source withdraws its
+    record of `identifier`. The row goes, with the identifiers merged into it and their blocking
+    keys, link events and review items; the person stays (documents may name its enterprise ID)
+    and the audit record keeps who had what. Raises UnknownRecord when no current record exists.
+    Returns the person the record belonged to."""
+    with transaction.atomic():
+        record = (PatientRecord.objects.select_for_update().select_related("person", "authority")
+                  .filter(authority=authority, identifier=identifier, merged_into__isnull=True).first())
+        if record is None:
+            raise UnknownRecord("the identifier is not known")
+        person = person_current(record.person)
+        removed = [record]
+        while True:
+            retired = list(PatientRecord.objects.select_for_update().select_related("authority")
+                           .filter(merged_into__in=removed).exclude(pk__in=[r.pk for r in removed]))
+            if not retired:
+                break
+            removed += retired
+        patient_ids = [r.cx for r in removed] + [person.enterprise_id]
+        # Retired identifiers first: each points at the one it was merged into (PROTECT).
+        for gone in reversed(removed):
+            gone.delete()
+        audit.record(patient_record(
+            transaction=transaction_name, action="D", sender=_sender(source, source_host),
+            receiver=this_node(RECEIVER), patient_ids=patient_ids, message_id=message_id))
+    return person
+
+
 def record_link(*, record: PatientRecord, person: Person, actor: str, reason: str = "",
                 score: float | None = None, weights: dict[str, float] | None = None) -> LinkEvent:
     """A data steward links `record` to `person` (a manual link), leaving its former person."""
