@@ -111,3 +111,79 @@ DICOM_ROUTES = [
     DicomRoute("EVT_C_ECHO", "C-ECHO", "imaging.dicom.handlers.c_echo"),
     DicomRoute("EVT_C_STORE", "C-STORE", "imaging.dicom.handlers.c_store"),
 ]
+
+
+@dataclass(frozen=True)
+class FhirRoute:
+    """One RESTful interaction of the FHIR R4 facade (FHIR R4 3.1.0 http.html).
+
+    `interaction` is FHIR's name for it (search-type, read, update, delete, transaction,
+    operation); `params` the search or operation parameters it takes, as `name:type`; `scope`
+    the OAuth2 scope a client needs. /fhir/metadata and the OpenAPI description are written
+    from these lines, so they say exactly what is served.
+    """
+
+    resource: str  # the resource type, "" for the system level (a transaction Bundle)
+    interaction: str
+    transaction: str
+    handler: str
+    scope: str
+    params: tuple[str, ...] = ()
+    operation: str = ""  # "$ihe-pix" for an operation
+
+
+_DOCUMENT_REFERENCE_SEARCH = (
+    "patient:reference", "patient.identifier:token", "status:token", "date:date", "period:date",
+    "type:token", "category:token", "setting:token", "facility:token", "event:token",
+    "security-label:token", "format:token", "author.given:string", "author.family:string",
+    "related:reference", "identifier:token", "_id:token")
+
+FHIR_ROUTES = [
+    # MHD Document Recipient: ITI-65 Provide Document Bundle (MHD 4.2 ITI TF-2 3.65).
+    FhirRoute("", "transaction", "ITI-65", "fhir_api.mhd.iti65.provide_document_bundle",
+              "system/DocumentReference.write"),
+    # MHD Document Responder: ITI-67, ITI-66, ITI-68 (MHD 4.2 ITI TF-2 3.66-3.68).
+    FhirRoute("DocumentReference", "search-type", "ITI-67",
+              "fhir_api.mhd.iti67.find_document_references", "system/DocumentReference.read",
+              _DOCUMENT_REFERENCE_SEARCH),
+    FhirRoute("DocumentReference", "read", "ITI-67", "fhir_api.mhd.iti67.read_document_reference",
+              "system/DocumentReference.read"),
+    FhirRoute("List", "search-type", "ITI-66", "fhir_api.mhd.iti66.find_document_lists",
+              "system/List.read",
+              ("patient:reference", "patient.identifier:token", "code:token", "date:date",
+               "designationType:token", "source.given:string", "source.family:string",
+               "sourceId:token", "status:token", "identifier:token", "_id:token")),
+    FhirRoute("List", "read", "ITI-66", "fhir_api.mhd.iti66.read_document_list", "system/List.read"),
+    FhirRoute("Binary", "read", "ITI-68", "fhir_api.mhd.iti68.retrieve_document", "system/Binary.read"),
+    # PIXm Manager: ITI-83 (PIXm 3.0 ITI TF-2 3.83), ITI-104 Patient Identity Feed FHIR (3.104).
+    FhirRoute("Patient", "operation", "ITI-83", "fhir_api.patients.iti83.ihe_pix", "system/Patient.read",
+              ("sourceIdentifier:token", "targetSystem:uri", "_format:string"), operation="$ihe-pix"),
+    FhirRoute("Patient", "update", "ITI-104", "fhir_api.patients.iti104.patient_feed_update",
+              "system/Patient.write", ("identifier:token",)),
+    FhirRoute("Patient", "delete", "ITI-104", "fhir_api.patients.iti104.patient_feed_delete",
+              "system/Patient.write", ("identifier:token",)),
+    # PDQm Supplier: ITI-78 Mobile Patient Demographics Query (PDQm 3.0 ITI TF-2 3.78).
+    FhirRoute("Patient", "search-type", "ITI-78", "fhir_api.patients.iti78.find_patients",
+              "system/Patient.read",
+              ("_id:token", "active:token", "family:string", "given:string", "identifier:token",
+               "telecom:token", "birthdate:date", "address:string", "address-city:string",
+               "address-country:string", "address-postalcode:string", "address-state:string",
+               "gender:token", "mothersMaidenName:string")),
+    FhirRoute("Patient", "read", "ITI-78", "fhir_api.patients.iti78.read_patient", "system/Patient.read"),
+    # XDS-I.b manifests as ImagingStudy (RAD TF-3 4.68's KOS, seen through FHIR R4 ImagingStudy):
+    # no IHE transaction, audited as a plain RESTful interaction (BALP).
+    FhirRoute("ImagingStudy", "search-type", "", "fhir_api.imaging.find_imaging_studies",
+              "system/ImagingStudy.read",
+              ("patient:reference", "patient.identifier:token", "started:date", "identifier:token",
+               "modality:token", "_id:token")),
+    FhirRoute("ImagingStudy", "read", "", "fhir_api.imaging.read_imaging_study",
+              "system/ImagingStudy.read"),
+    # RESTful ATNA: ITI-81 Retrieve ATNA Audit Event (ITI TF-2 3.81).
+    FhirRoute("AuditEvent", "search-type", "ITI-81", "fhir_api.audit_events.find_audit_events",
+              "system/AuditEvent.read",
+              ("date:date", "patient.identifier:token", "entity:reference", "entity-id:token",
+               "outcome:token", "type:token", "subtype:token", "source:token", "address:string",
+               "agent:reference", "altid:token", "_id:token")),
+    FhirRoute("AuditEvent", "read", "ITI-81", "fhir_api.audit_events.read_audit_event",
+              "system/AuditEvent.read"),
+]

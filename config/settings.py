@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "oauth2_provider",
     "organisations",
     "ops",
     "audit",
@@ -241,6 +242,39 @@ AUDIT_SYSLOG_PROBE_TIMEOUT = float(env_str("AUDIT_SYSLOG_PROBE_TIMEOUT", "0.25")
 AFFINITY_DOMAIN_AUTHORITY = env_str(
     "AFFINITY_DOMAIN_AUTHORITY", "IHEHIE&1.3.6.1.4.1.21367.2005.3.7&ISO"
 )
+
+# --- The FHIR R4 facade (fhir_api/): MHD, PIXm, PDQm, ImagingStudy, AuditEvent.
+FHIR_PAGE_SIZE = env_int("FHIR_PAGE_SIZE", 50)  # a search page without _count
+FHIR_PAGE_MAX = env_int("FHIR_PAGE_MAX", 500)  # _count above this is cut to it
+# ITI-65 bundles carry their documents base64-encoded in the JSON: the largest body read.
+FHIR_MAX_BODY_BYTES = env_int("FHIR_MAX_BODY_BYTES", 64 * 1024 * 1024)
+# ImagingStudy.endpoint: a DICOMweb (WADO-RS) base URL, when the exchange runs one; the node's
+# own RAD-69 endpoint is listed always.
+DICOMWEB_BASE_URL = env_str("DICOMWEB_BASE_URL")
+# An organisation identified by its TLS client certificate (ITI-19) gets these scopes; OAuth2
+# clients get the scopes their FhirClient row allows. AuditEvent search is for auditors' clients.
+FHIR_CERTIFICATE_SCOPES = env_str(
+    "FHIR_CERTIFICATE_SCOPES",
+    "system/DocumentReference.read system/DocumentReference.write system/List.read "
+    "system/Binary.read system/Patient.read system/Patient.write system/ImagingStudy.read").split()
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"  # FhirClient's migration names it
+OAUTH2_PROVIDER = {
+    "SCOPES": {
+        "system/DocumentReference.read": "find document references (ITI-67)",
+        "system/DocumentReference.write": "provide document bundles (ITI-65)",
+        "system/List.read": "find submission sets and folders (ITI-66)",
+        "system/Binary.read": "retrieve documents (ITI-68)",
+        "system/Patient.read": "query patients and identifiers (ITI-78, ITI-83)",
+        "system/Patient.write": "feed patient identities (ITI-104)",
+        "system/ImagingStudy.read": "find imaging studies",
+        "system/AuditEvent.read": "search the audit trail (ITI-81)",
+    },
+    "DEFAULT_SCOPES": ["system/DocumentReference.read"],
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("FHIR_TOKEN_SECONDS", 3600),
+    # Each client gets the scopes its organisation's FhirClient row allows, no more.
+    "SCOPES_BACKEND_CLASS": "fhir_api.oauth.ClientScopes",
+    "PKCE_REQUIRED": False,
+}
 
 LOGGING = {
     "version": 1,

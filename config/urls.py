@@ -24,4 +24,5 @@ urlpatterns = [
     *_soap_urls(),
     path("admin/", admin.site.urls),
     path("priors/", include("imaging.web.urls")),  # the radiologists' pages
+    path("", include("fhir_api.urls")),  # the FHIR R4 facade and its OAuth2 token endpoint
 ]

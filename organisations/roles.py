@@ -17,7 +17,7 @@ RADIOLOGIST = "radiologist"
 
 # role -> (app labels it manages fully, "app.codename" permissions it has besides)
 ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    OPERATOR: (("organisations", "ops"), (
+    OPERATOR: (("organisations", "ops", "fhir_api"), (
         "audit.view_auditevent",
         # The DICOM nodes are the operators' to configure; what was registered and stored they
         # see but change only through the transactions.

@@ -6,6 +6,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from fhir_api.oauth import known_scopes
+from fhir_api.services import fhir_client_register
+from organisations.models import Organisation
 from organisations.services import demo_bootstrap
 
 
@@ -35,3 +38,10 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(
                 f"Hospital B's radiologist (/priors/): {result.radiologist_username} / "
                 f"{result.radiologist_password}  (shown once)"))
+        # Hospital A's system on the FHIR facade: MHD, PIXm, PDQm and ImagingStudy.
+        client, secret = fhir_client_register(
+            organisation=Organisation.objects.get(code="hospa"), name="Hospital A FHIR client",
+            scopes=[s for s in known_scopes() if s != "system/AuditEvent.read"])
+        self.stdout.write(self.style.WARNING(
+            f"Hospital A's FHIR client (POST /oauth/token, client credentials): "
+            f"{client.application.client_id} / {secret}  (shown once)"))

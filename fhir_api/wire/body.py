@@ -1,0 +1,97 @@
+"""A request body read as FHIR JSON (FHIR R4 json.html), refusing what json.loads would let by.
+
+json.loads accepts duplicate keys (the last wins), NaN and Infinity (not JSON, RFC 8259 6), and
+recurses once per nesting level, so a body nested 5,000 deep raises RecursionError. Each is
+refused here as a 400 before any handler sees the body; a body over FHIR_MAX_BODY_BYTES is a 413
+and is not read past the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Protocol
+
+from django.conf import settings
+
+from fhir_api.errors import FhirError, bad_request
+
+MAX_DEPTH = 64  # FHIR resources nest a dozen levels; a Bundle of them a few more
+
+
+class Readable(Protocol):
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def read_body(stream: Readable, *, content_length: int | None) -> Any:
+    """The JSON value of the body, or a FhirError. `stream` is read at most limit + 1 bytes."""
+    limit = settings.FHIR_MAX_BODY_BYTES
+    if content_length is not None and content_length > limit:
+        raise too_large(limit)
+    raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        raise too_large(limit)
+    return parse_json(raw)
+
+
+def too_large(limit: int) -> FhirError:
+    return FhirError(413, f"the body is larger than this server takes ({limit} bytes)", code="too-long")
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise bad_request("the request has no body; a FHIR resource was expected", code="required")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("the body is not UTF-8 (FHIR R4 json.html: JSON is UTF-8)",
+                          code="structure") from None
+    depth = _depth(text)
+    if depth > MAX_DEPTH:
+        raise bad_request(f"the JSON nests {depth} levels deep; this server reads at most {MAX_DEPTH}",
+                          code="structure")
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except _Refused as exc:
+        raise bad_request(str(exc), code="structure") from None
+    except (ValueError, RecursionError) as exc:
+        raise bad_request(f"the body is not JSON: {exc}", code="structure") from None
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Refused(f"the JSON object has the key {key!r} twice (FHIR R4 json.html: "
+                           f"each property appears once)")
+        found[key] = value
+    return found
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a JSON number (RFC 8259 6)")
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of objects and arrays, counted without recursion, strings skipped.
+
+    The strings go first in one regular-expression pass, so a large base64 Binary costs C time."""
+    deepest = depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: one step per run
+_BRACKETS = re.compile(r"[\[\]{}]")
