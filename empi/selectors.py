@@ -101,6 +101,18 @@ def person_by_enterprise_id(enterprise_id: str) -> Person | None:
     return person_current(person) if person is not None else None
 
 
+def person_key_by_enterprise_id(enterprise_id: str) -> int | None:
+    """The key of the current person an enterprise ID names: one narrow SELECT for a person never
+    merged away (a FHIR search names the subject of every document it answers)."""
+    row = Person.objects.filter(enterprise_id=enterprise_id).values_list("pk", "merged_into_id").first()
+    if row is None:
+        return None
+    if row[1] is None:
+        return int(row[0])
+    current = person_find(int(row[1]))
+    return current.pk if current is not None else None
+
+
 def person_find(pk: int) -> Person | None:
     """A person by its key, as the FHIR facade names it (Patient/{pk}), following merges."""
     person = Person.objects.filter(pk=pk).first()

@@ -69,7 +69,7 @@ def subject_of_cx(text: str, base: str) -> dict[str, Any]:
     """A document's subject: a reference to the person when the EMPI knows the enterprise ID,
     and the identifier always, so that a client without our Patient endpoint can still read it."""
     subject: dict[str, Any] = {"identifier": identifier_of_cx(text)}
-    person = empi.person_by_enterprise_id(text)
-    if person is not None:
-        subject = {"reference": f"{base}/Patient/{person.pk}", **subject}
+    key = empi.person_key_by_enterprise_id(text)
+    if key is not None:
+        subject = {"reference": f"{base}/Patient/{key}", **subject}
     return subject

@@ -88,3 +88,22 @@ def test_a_token_from_the_endpoint_opens_the_facade() -> None:
     token = token_for(Client(), register_client())
     answer = Client().get("/fhir/ImagingStudy", {"_id": "1"}, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert answer.status_code == 200
+
+
+def test_a_token_stops_working_when_it_expires_or_its_organisation_is_switched_off() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken
+
+    http = Client()
+    token = token_for(http, register_client(code="hospx"))
+    bearer = f"Bearer {token}"
+    assert http.get("/fhir/ImagingStudy", {"_id": "1"}, HTTP_AUTHORIZATION=bearer).status_code == 200
+    Organisation.objects.filter(code="hospx").update(active=False)
+    assert http.get("/fhir/ImagingStudy", {"_id": "1"}, HTTP_AUTHORIZATION=bearer).status_code == 401
+    Organisation.objects.filter(code="hospx").update(active=True)
+    AccessToken.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    answer = http.get("/fhir/ImagingStudy", {"_id": "1"}, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert answer.status_code == 401
+    assert "invalid_token" in answer["WWW-Authenticate"]
