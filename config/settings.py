@@ -257,6 +257,9 @@ FHIR_CERTIFICATE_SCOPES = env_str(
     "FHIR_CERTIFICATE_SCOPES",
     "system/DocumentReference.read system/DocumentReference.write system/List.read "
     "system/Binary.read system/Patient.read system/Patient.write system/ImagingStudy.read").split()
+# How long a web process trusts a bearer token it has checked before it looks again (a revoked
+# token or an organisation switched off is refused within this time). 0: look every time.
+FHIR_TOKEN_CACHE_SECONDS = env_int("FHIR_TOKEN_CACHE_SECONDS", 5)
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"  # FhirClient's migration names it
 OAUTH2_PROVIDER = {
     "SCOPES": {

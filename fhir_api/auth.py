@@ -8,6 +8,8 @@ Neither: 401 with a WWW-Authenticate challenge.
 from __future__ import annotations
 
 import hashlib
+import time
+from dataclasses import replace
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -45,15 +47,34 @@ def require_scope(client: Client, scope: str) -> None:
 def _bearer(token: str, host: str) -> Client:
     """The token's client in one SELECT, as django-oauth-toolkit finds a token (by the SHA-256 of
     its text; a revoked token's row is deleted) and judges it (expired at `expires`). The
-    organisation must still be active: switching it off ends its tokens at once."""
+    organisation must still be active: switching it off ends its tokens.
+
+    A token found valid is remembered in this process for FHIR_TOKEN_CACHE_SECONDS (never past
+    its expiry), as resource servers cache token introspection: a revocation or an organisation
+    switched off takes effect within that time."""
     checksum = hashlib.sha256(token.encode()).hexdigest()
+    now = time.monotonic()
+    known = _valid_tokens.get(checksum)
+    if known is not None and known[0] > now:
+        return replace(known[1], host=host)
     row = (AccessToken.objects.filter(token_checksum=checksum)
            .values_list("expires", "scope", "application__client_id",
                         "application__fhir_client__organisation__code",
                         "application__fhir_client__organisation__active").first())
     if row is None or row[0] <= timezone.now() or row[4] is False:
+        _valid_tokens.pop(checksum, None)
         raise FhirError(401, "the bearer token is unknown, expired or revoked", code="login",
                         headers={"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'})
-    _expires, scope, client_id, organisation, _active = row
-    return Client(client_id=client_id or "", organisation=organisation or "", host=host,
-                  scopes=frozenset(scope.split()))
+    expires, scope, client_id, organisation, _active = row
+    client = Client(client_id=client_id or "", organisation=organisation or "", host=host,
+                    scopes=frozenset(scope.split()))
+    remembered = min(float(settings.FHIR_TOKEN_CACHE_SECONDS), (expires - timezone.now()).total_seconds())
+    if remembered > 0:
+        if len(_valid_tokens) >= _CACHE_SIZE:
+            _valid_tokens.clear()
+        _valid_tokens[checksum] = (now + remembered, client)
+    return client
+
+
+_CACHE_SIZE = 4096
+_valid_tokens: dict[str, tuple[float, Client]] = {}

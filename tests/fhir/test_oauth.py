@@ -90,8 +90,11 @@ def test_a_token_from_the_endpoint_opens_the_facade() -> None:
     assert answer.status_code == 200
 
 
-def test_a_token_stops_working_when_it_expires_or_its_organisation_is_switched_off() -> None:
+def test_a_token_stops_working_when_it_expires_or_its_organisation_is_switched_off(
+        settings: pytest.FixtureRequest) -> None:
     from datetime import timedelta
+
+    settings.FHIR_TOKEN_CACHE_SECONDS = 0  # type: ignore[attr-defined]  # every request looks
 
     from django.utils import timezone
     from oauth2_provider.models import AccessToken
@@ -107,3 +110,18 @@ def test_a_token_stops_working_when_it_expires_or_its_organisation_is_switched_o
     answer = http.get("/fhir/ImagingStudy", {"_id": "1"}, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert answer.status_code == 401
     assert "invalid_token" in answer["WWW-Authenticate"]
+
+
+def test_a_checked_token_is_trusted_for_the_cache_time_then_looked_up_again(
+        settings: pytest.FixtureRequest) -> None:
+    from fhir_api import auth
+
+    settings.FHIR_TOKEN_CACHE_SECONDS = 60  # type: ignore[attr-defined]
+    http = Client()
+    token = token_for(http, register_client(code="hospy"))
+    bearer = f"Bearer {token}"
+    assert http.get("/fhir/ImagingStudy", {"_id": "1"}, HTTP_AUTHORIZATION=bearer).status_code == 200
+    Organisation.objects.filter(code="hospy").update(active=False)
+    assert http.get("/fhir/ImagingStudy", {"_id": "1"}, HTTP_AUTHORIZATION=bearer).status_code == 200
+    auth._valid_tokens.clear()  # the cache time has passed
+    assert http.get("/fhir/ImagingStudy", {"_id": "1"}, HTTP_AUTHORIZATION=bearer).status_code == 401
