@@ -12,6 +12,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 
 from audit.models import AuditEvent
 from audit.selectors import chain_verify
+from ops.admin import AuditedAdmin, CappedPaginator
 
 OUTCOMES = {0: "success", 4: "minor failure", 8: "serious failure", 12: "major failure"}
 CSV_COLUMNS = ["id", "sequence_id", "event_datetime", "event_id", "event_name", "action_code",
@@ -25,7 +26,8 @@ class _Echo:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AuditedAdmin):
+    paginator = CappedPaginator
     list_display = ["event_datetime", "event_name", "transaction", "outcome_text", "user_id",
                     "organisation", "source_address", "patient_ids", "sequence_id", "sent_at"]
     list_filter = ["event_id", "transaction", "outcome", "organisation", "event_datetime"]

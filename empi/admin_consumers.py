@@ -6,11 +6,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import models
 
+from audit.events import NETWORK_CONFIGURATION
 from empi.models import PixConsumer
+from ops.admin import AuditedAdmin
 
 
 @admin.register(PixConsumer)
-class PixConsumerAdmin(admin.ModelAdmin):
+class PixConsumerAdmin(AuditedAdmin):
+    audit_type_code = NETWORK_CONFIGURATION
     list_display = ["__str__", "organisation", "protocol", "active"]
     list_filter = ["active", "protocol", "organisation"]
     search_fields = ["receiving_application", "receiving_facility", "host", "endpoint"]

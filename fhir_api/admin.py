@@ -8,9 +8,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
+from audit.events import SECURITY_CONFIGURATION
 from fhir_api.models import FhirClient
 from fhir_api.oauth import known_scopes
 from fhir_api.services import fhir_client_register
+from ops.admin import AuditedAdmin
 
 
 class FhirClientForm(forms.ModelForm):
@@ -35,7 +37,8 @@ class FhirClientForm(forms.ModelForm):
 
 
 @admin.register(FhirClient)
-class FhirClientAdmin(admin.ModelAdmin):
+class FhirClientAdmin(AuditedAdmin):
+    audit_type_code = SECURITY_CONFIGURATION
     form = FhirClientForm
     list_display = ["organisation", "application_name", "client_id", "scopes"]
     list_filter = ["organisation"]

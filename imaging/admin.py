@@ -12,13 +12,15 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from audit.events import NETWORK_CONFIGURATION
 from imaging.dicom.echo import c_echo
 from imaging.models import DicomNode, ManifestSeries, ManifestStudy, RelevantPriorRule
-from ops.admin import ReadOnlyAdmin
+from ops.admin import AuditedAdmin, ReadOnlyAdmin
 
 
 @admin.register(DicomNode)
-class DicomNodeAdmin(admin.ModelAdmin):
+class DicomNodeAdmin(AuditedAdmin):
+    audit_type_code = NETWORK_CONFIGURATION
     list_display = ["ae_title", "organisation", "host", "port", "is_source", "is_destination", "tls",
                     "max_associations", "retrieve_method", "retrieve_location_uid", "active"]
     list_filter = ["organisation", "is_source", "is_destination", "tls", "retrieve_method", "active"]
@@ -72,7 +74,7 @@ def _echo_message(request: HttpRequest, node: DicomNode) -> None:
 
 
 @admin.register(RelevantPriorRule)
-class RelevantPriorRuleAdmin(admin.ModelAdmin):
+class RelevantPriorRuleAdmin(AuditedAdmin):
     list_display = ["name", "ordering_organisation", "order_modalities", "prior_modalities",
                     "body_parts", "lookback_days", "max_priors", "active"]
     list_filter = ["ordering_organisation", "active"]

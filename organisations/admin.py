@@ -11,6 +11,8 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.events import SECURITY_CONFIGURATION, SECURITY_ROLES_CHANGED
+from ops.admin import AuditedAdmin
 from organisations.certificates import CertificateFacts, UnreadableCertificate, read_pem
 from organisations.models import AssigningAuthority, ClientCertificate, Member, Organisation
 from organisations.selectors import certificate_refusal
@@ -82,7 +84,8 @@ class ClientCertificateUploadInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedAdmin):
+    audit_type_code = SECURITY_CONFIGURATION
     list_display = ["name", "code", "active", "may_administer_documents"]
     list_filter = ["active", "may_administer_documents"]
     search_fields = ["name", "code"]
@@ -103,15 +106,18 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AssigningAuthority)
-class AssigningAuthorityAdmin(admin.ModelAdmin):
+class AssigningAuthorityAdmin(AuditedAdmin):
+    audit_type_code = SECURITY_CONFIGURATION
     list_display = ["namespace_id", "universal_id", "universal_id_type", "organisation",
                     "is_affinity_domain"]
     search_fields = ["namespace_id", "universal_id"]
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(AuditedAdmin):
     """Who signs in to the radiologists' pages (/priors/), and for which organisation's patients."""
+
+    audit_type_code = SECURITY_ROLES_CHANGED
 
     list_display = ["user", "organisation"]
     list_filter = ["organisation"]

@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
 OPERATOR = "operator"
+DATA_STEWARD = "data_steward"
 AUDITOR = "auditor"
 RADIOLOGIST = "radiologist"
 
@@ -42,6 +43,14 @@ ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         # actions, through the services) are gated by change_prefetchjob.
         "imaging.view_prefetchjob", "imaging.view_prefetchstudy", "imaging.view_relevantpriorrule",
         "imaging.change_prefetchjob")),
+    # The data steward decides who is who in the EMPI: persons, records, link history, the review
+    # queue, merges (all through empi/admin.py's actions, gated by change_patientrecord), and sees
+    # a person's documents and studies to decide. Never the audit trail.
+    DATA_STEWARD: ((), (
+        "empi.view_person", "empi.view_patientrecord", "empi.view_linkevent",
+        "empi.view_reviewitem", "empi.view_notsameperson", "empi.view_matchparameters",
+        "empi.change_patientrecord", "registry.view_documententry", "registry.view_submissionset",
+        "registry.view_codevalue", "imaging.view_manifeststudy")),
     # The auditor reads the trail and nothing else (ITI TF-2 3.20: who saw what, when).
     AUDITOR: ((), ("audit.view_auditevent", "audit.view_auditchain")),
     # The radiologist works in the priors pages (imaging/web), as a Member of one organisation;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from ops.admin import ReadOnlyAdmin
+from ops.admin import AuditedAdmin, ReadOnlyAdmin
 from registry.models import Association, CodeValue, DocumentEntry, Folder, PatientIdentity, SubmissionSet
 
 
@@ -52,7 +52,7 @@ class PatientIdentityAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CodeValue)
-class CodeValueAdmin(admin.ModelAdmin):
+class CodeValueAdmin(AuditedAdmin):
     """The affinity domain's value sets, which metadata is checked against (ITI TF-3 4.2.3.2)."""
 
     list_display = ["kind", "code", "scheme", "display_name"]

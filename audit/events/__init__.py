@@ -12,26 +12,34 @@ and says who asked. `source` is the AuditSourceIdentification, this node by defa
 from audit.events.common import TRANSACTIONS, Peer, node_source, this_node
 from audit.events.dicom import StudyRef, instances_transferred
 from audit.events.security import (
+    NETWORK_CONFIGURATION,
     NODE_AUTHENTICATION,
     SECURITY_ALERT_TYPES,
     SECURITY_CONFIGURATION,
+    SECURITY_ROLES_CHANGED,
+    SOFTWARE_CONFIGURATION,
     USE_OF_RESTRICTED_FUNCTION,
     application_activity,
+    audit_log_used,
     security_alert,
     user_authentication,
 )
 from audit.events.transactions import DocumentRef, export, import_, patient_record, query
 
 __all__ = [
+    "NETWORK_CONFIGURATION",
     "NODE_AUTHENTICATION",
     "SECURITY_ALERT_TYPES",
     "SECURITY_CONFIGURATION",
+    "SECURITY_ROLES_CHANGED",
+    "SOFTWARE_CONFIGURATION",
     "TRANSACTIONS",
     "USE_OF_RESTRICTED_FUNCTION",
     "DocumentRef",
     "Peer",
     "StudyRef",
     "application_activity",
+    "audit_log_used",
     "export",
     "import_",
     "instances_transferred",

@@ -15,6 +15,7 @@ from audit.records import AuditRecord, AuditSource, Code, Participant, Participa
 
 # Event IDs, DCM CID 400 (PS3.15 A.5.3).
 APPLICATION_ACTIVITY = Code("110100", "DCM", "Application Activity")
+AUDIT_LOG_USED = Code("110101", "DCM", "Audit Log Used")
 INSTANCES_TRANSFERRED = Code("110104", "DCM", "DICOM Instances Transferred")
 EXPORT = Code("110106", "DCM", "Export")
 IMPORT = Code("110107", "DCM", "Import")

@@ -9,6 +9,7 @@ from audit.events.common import (
     APPLICATION_ACTIVITY,
     APPLICATION_LAUNCHER_ROLE,
     APPLICATION_ROLE,
+    AUDIT_LOG_USED,
     NODE_ID,
     SECURITY_ALERT,
     SECURITY_RESOURCE,
@@ -50,6 +51,12 @@ NODE_AUTHENTICATION = "110126"
 USE_OF_RESTRICTED_FUNCTION = "110132"
 # Certificates, trusted organisations, access settings changed by an operator.
 SECURITY_CONFIGURATION = "110129"
+# Where the node's peers are (DICOM nodes, PIX consumers) changed by an operator.
+NETWORK_CONFIGURATION = "110128"
+# What the node does with what it receives (value sets, prior rules, jobs) changed by an operator.
+SOFTWARE_CONFIGURATION = "110131"
+# Who may do what in the console (users, roles) changed.
+SECURITY_ROLES_CHANGED = "110136"
 
 _LOGIN = Code("110122", "DCM", "Login")
 _LOGOUT = Code("110123", "DCM", "Logout")
@@ -115,4 +122,23 @@ def application_activity(*, event: Literal["start", "stop"], application: Peer |
         outcome_description=outcome_description, event_type_codes=(_START if event == "start" else _STOP,),
         participants=(participant(app, is_requestor=False, role=APPLICATION_ROLE), *launched_by),
         source=audit_source, event_datetime=event_datetime,
+    )
+
+
+def audit_log_used(*, user: Peer, log_uri: str, action_code: Literal["R", "E"] = "R", outcome: int = 0,
+                   description: str = "", source: AuditSource | None = None,
+                   event_datetime: datetime | None = None) -> AuditRecord:
+    """Audit Log Used 110101 (PS3.15 A.5.3.2): someone read (R) the trail or exported it (E).
+
+    `log_uri` names what was read: the page or export with its query, so an auditor of auditors
+    sees which part of the trail was looked at. The person is the requestor.
+    """
+    audit_source = source or node_source()
+    log = ParticipantObject(object_id=log_uri[:1024], type_code=SYSTEM_OBJECT,
+                            type_code_role=SECURITY_RESOURCE, id_type_code=URI,
+                            name="Security Audit Log")
+    return record(
+        event_id=AUDIT_LOG_USED, action_code=action_code, outcome=outcome,
+        outcome_description=description, participants=(participant(user, is_requestor=True),),
+        objects=(log,), source=audit_source, event_datetime=event_datetime,
     )
