@@ -22,6 +22,26 @@ ON_POSTGRES = os.environ.get("TEST_DATABASE") == "postgresql"
 needs_node = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
+# What a test asks for when it touches the database.
+_DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "node_environment"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With TEST_DATABASE_ONLY=1 (scripts/test's PostgreSQL run), only the tests that touch a
+    database: the others run the same code whichever the database is."""
+    if os.environ.get("TEST_DATABASE_ONLY") != "1":
+        return
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        touches = (item.get_closest_marker("django_db") is not None
+                   or _DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+        (kept if touches else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Tasks the test process itself enqueues (on-commit kicks) go to an in-memory broker; the
     # node's processes under test get their real broker from `node_environment`.

@@ -7,7 +7,6 @@ and a failing test saves the page as it was when it failed.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,26 +24,20 @@ from empi.models import PatientRecord
 from imaging.models import DicomNode
 from organisations.models import AssigningAuthority, Organisation
 from organisations.services import demo_bootstrap, member_save
+from tests import browser
 from tests.imaging.dicom.datasets import ct_image, part10_bytes
 from tests.servers.node import Node
 from tests.servers.orthanc import OrthancServer, start_orthanc
-from tests.servers.process import free_port, require_binary
+from tests.servers.process import free_port
 
 AFFINITY_CX4 = "IHEHIE&1.3.6.1.4.1.21367.2005.3.7&ISO"
 HOSPA_OID = "1.3.6.1.4.1.21367.13.20.1000"
 HOSPB_OID = "1.3.6.1.4.1.21367.13.20.2000"
 PASSWORD = "correct horse battery staple"
-# Without the background-networking switches Chromium dials out at start, which a closed
-# network refuses; the rest keep a headless run quiet and repeatable.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    setattr(item, f"report_{report.when}", report)  # read by `page` to keep a failure's screenshot
-    return report
+# The browser, shared with the console's tests (tests/browser.py).
+pytest_runtest_makereport = browser.pytest_runtest_makereport
+chromium, page, screenshots, go = browser.chromium, browser.page, browser.screenshots, browser.go
 
 
 @dataclass
@@ -67,61 +60,9 @@ def web_pacs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pacs]:
     b.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium (never a browser Playwright downloads), headless.
-
-    Module-scoped: Playwright's synchronous API runs an event loop on this thread for as long as
-    it is open, and any later test calling asyncio.run() (the MLLP listener's) would fail on it.
-    """
-    executable = require_binary("chromium", "/usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # While that loop runs, Django takes every database call for one made from async code; the
-    # test's own calls between its steps are synchronous all the same. Only for these tests.
-    before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, headless=True,
-                                                 args=CHROMIUM_ARGS)
-            yield browser
-            browser.close()
-    finally:
-        if before is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = before
-
-
-@pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("PRIORS_SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture
-def page(chromium: Any, screenshots: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 860})
-    opened = context.new_page()
-    opened.set_default_timeout(20_000)
-    try:
-        yield opened
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is None or report.failed:
-            opened.screenshot(path=str(screenshots / f"failed-{request.node.name}.png"), full_page=True)
-        context.close()
-
-
 @pytest.fixture
 def shot(screenshots: Path) -> Callable[[Any, str], Path]:
-    def take(on: Any, name: str) -> Path:
-        path = screenshots / f"priors-{name}.png"
-        # Transitions finished: the bars as the page shows them once they settle.
-        on.screenshot(path=str(path), full_page=True, animations="disabled")
-        return path
-    return take
+    return browser.shooter(screenshots, "priors")
 
 
 @dataclass
@@ -220,12 +161,6 @@ def patient_url(exchange: Exchange, authority: AssigningAuthority, mrn: str) -> 
     """The patient page names the record, never the MRN."""
     record = PatientRecord.objects.get(authority=authority, identifier=mrn)
     return f"{exchange.url}/priors/patients/{record.pk}/"
-
-
-def go(page: Any, selector: str) -> None:
-    """Click a link or button and wait for the page it leads to (the node answers after its C-FINDs)."""
-    with page.expect_navigation(wait_until="load", timeout=60_000):
-        page.click(selector)
 
 
 def sign_in(page: Any, url: str, username: str) -> None:
