@@ -5,14 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.chain import link_hash
-from audit.models import AuditChain, AuditEvent
+from audit.models import AuditChain, AuditEvent, AuditPatient, AuditVerification
 from audit.records import AuditRecord, to_json
+
+if TYPE_CHECKING:
+    from audit.selectors import ChainReport
 
 # Forwarding is started at most this often per process; beat's safety net covers the rest.
 _KICK_INTERVAL = 0.5
@@ -27,6 +31,10 @@ def record(record: AuditRecord, *, organisation: str = "") -> AuditEvent:
     `transaction.atomic()` of its own, after the request's transaction rolled back.
     """
     requestor = record.requestor
+    # ITI TF-2: a human requestor, when known, is a second requestor beside the system; the
+    # trail's user column names the person, so an auditor's "what did this user do" finds them.
+    requestors = [p for p in record.participants if p.is_requestor]
+    user = requestors[-1] if requestors else None
     event = AuditEvent.objects.create(
         event_datetime=record.event_datetime,
         event_id=record.event_id.code,
@@ -34,12 +42,17 @@ def record(record: AuditRecord, *, organisation: str = "") -> AuditEvent:
         action_code=record.action_code,
         outcome=record.outcome,
         transaction=record.transaction,
-        user_id=(requestor.user_id if requestor else "")[:256],
-        source_address=(requestor.network_access_point_id if requestor else "")[:64],
+        user_id=(user.user_id if user else "")[:256],
+        source_address=((user.network_access_point_id if user else "")
+                        or (requestor.network_access_point_id if requestor else ""))[:64],
         organisation=organisation[:64],
         patient_ids="|".join(record.patient_ids),
         record=to_json(record),
     )
+    if record.patient_ids:
+        # The patient search's index (AuditPatient): one insert, in the same transaction.
+        AuditPatient.objects.bulk_create(
+            [AuditPatient(event=event, patient_id=cx[:256]) for cx in record.patient_ids if cx])
     transaction.on_commit(_kick_forwarding)
     return event
 
@@ -143,3 +156,12 @@ def forwarding_failure_note(*, error: str) -> bool:
     if not started:
         AuditChain.objects.filter(pk=1).update(last_error=error[:2000])
     return bool(started)
+
+
+def chain_verification_keep(*, report: ChainReport, verified_by: str) -> AuditVerification:
+    """Keep the result of a walk of the chain (audit.selectors.chain_verify), so the console
+    shows the last one without walking the trail again."""
+    return AuditVerification.objects.create(
+        verified_by=verified_by[:150], intact=report.ok, checked=report.checked,
+        unsealed=report.unsealed, broken_event_id=report.broken_event_id,
+        broken_sequence_id=report.broken_sequence_id, reason=report.reason)

@@ -40,8 +40,10 @@ def audit_log_read(request: HttpRequest, *, action_code: str = "R", description:
 @receiver(user_logged_in, dispatch_uid="ops.console.logged_in")
 def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **_: Any) -> None:
     if request is not None:
-        record_alone(events.user_authentication(user=actor(request), event="login",
-                                                outcome_description=f"signed in at {request.path}"))
+        # The user argument, not request.user: login() may not have set it yet.
+        record_alone(events.user_authentication(
+            user=events.Peer(user_id=user.get_username(), host=request.META.get("REMOTE_ADDR", "")),
+            event="login", outcome_description=f"signed in at {request.path}"))
 
 
 @receiver(user_logged_out, dispatch_uid="ops.console.logged_out")
