@@ -145,3 +145,8 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 from ops import admin_auth  # noqa: E402,F401  (users and roles re-registered, audited)
+
+admin.site.site_header = "hienode: the exchange's console"
+admin.site.site_title = "hienode console"
+admin.site.index_title = "The exchange at a glance"
+from ops import admin_dashboard  # noqa: E402,F401
