@@ -29,6 +29,8 @@ ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         "imaging.delete_relevantpriorrule", "imaging.view_relevantpriorrule",
         "registry.view_documententry", "registry.view_submissionset", "registry.view_folder",
         "registry.view_association", "registry.view_patientidentity",
+        # Deprecate (ITI-57) and delete (ITI-62, ITI-86) in the console, through the services.
+        "registry.change_documententry",
         "registry.view_codevalue", "registry.add_codevalue", "registry.change_codevalue",
         "registry.delete_codevalue",
         # The data steward's console: the EMPI is seen, and links move only through the steward
@@ -50,7 +52,7 @@ ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         "empi.view_person", "empi.view_patientrecord", "empi.view_linkevent",
         "empi.view_reviewitem", "empi.view_notsameperson", "empi.view_matchparameters",
         "empi.change_patientrecord", "registry.view_documententry", "registry.view_submissionset",
-        "registry.view_codevalue", "imaging.view_manifeststudy")),
+        "registry.view_folder", "registry.view_codevalue", "imaging.view_manifeststudy")),
     # The auditor reads the trail and nothing else (ITI TF-2 3.20: who saw what, when).
     AUDITOR: ((), ("audit.view_auditevent", "audit.view_auditchain")),
     # The radiologist works in the priors pages (imaging/web), as a Member of one organisation;
