@@ -16,6 +16,7 @@ class PixConsumerAdmin(AuditedAdmin):
     audit_type_code = NETWORK_CONFIGURATION
     list_display = ["__str__", "organisation", "protocol", "active"]
     list_filter = ["active", "protocol", "organisation"]
+    list_select_related = ["organisation"]  # __str__ names it when there is no application
     search_fields = ["receiving_application", "receiving_facility", "host", "endpoint"]
     filter_horizontal = ["domains"]
     # An endpoint typed without its scheme is taken to be HTTPS, the way peers are reached.

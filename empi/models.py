@@ -52,6 +52,8 @@ class PatientRecord(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["authority", "identifier"],
                                                name="one_record_per_identifier")]
+        # The console finds a person by an MRN typed without its authority.
+        indexes = [models.Index(fields=["identifier"], name="empi_record_identifier")]
 
     def __str__(self) -> str:
         return self.cx
@@ -112,7 +114,10 @@ class ReviewItem(models.Model):
     """A record whose best candidate scored between the review and link thresholds."""
 
     OPEN, ACCEPTED, REJECTED = "open", "accepted", "rejected"
-    STATUSES = [(OPEN, "open"), (ACCEPTED, "accepted"), (REJECTED, "rejected")]
+    # Dismissed: closed by a steward without a decision either way (nothing is remembered).
+    DISMISSED = "dismissed"
+    STATUSES = [(OPEN, "open"), (ACCEPTED, "accepted"), (REJECTED, "rejected"),
+                (DISMISSED, "dismissed")]
 
     record = models.ForeignKey(PatientRecord, on_delete=models.CASCADE, related_name="reviews")
     candidate = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db.models import Q
 
 from empi.errors import NoAffinityDomain
-from empi.models import PatientRecord, Person
+from empi.models import LinkEvent, PatientRecord, Person, ReviewItem
 from organisations.models import AssigningAuthority
+from registry.selectors_patients import documents_count
 
 
 def authority_find(*, namespace_id: str = "", universal_id: str = "") -> AssigningAuthority | None:
@@ -147,3 +151,96 @@ def records_of_persons(*, person_ids: Sequence[int]) -> dict[int, list[PatientRe
 
 def persons_by_pk(*, person_ids: Sequence[int]) -> dict[int, Person]:
     return Person.objects.in_bulk(list(person_ids))
+
+
+# --- The data steward's console.
+
+def patient_ids_of_person(person: Person, *, depth: int = 10) -> list[str]:
+    """The affinity-domain patient IDs the registry filed this person's documents under: its
+    enterprise ID and those of the persons merged into it, level by level (a merge never
+    rewrites a document's patientId; ITI TF-3 4.2.3.1.4). One query per level of merges."""
+    found = [person.enterprise_id]
+    level = [person.pk]
+    seen = set(level)
+    for _ in range(depth):
+        rows = [row for row in Person.objects.filter(merged_into_id__in=level)
+                .values_list("pk", "enterprise_id") if row[0] not in seen]
+        if not rows:
+            break
+        seen.update(pk for pk, _id in rows)
+        found += [enterprise_id for _pk, enterprise_id in rows]
+        level = [pk for pk, _id in rows]
+    return found
+
+
+def records_of_person(person: Person) -> list[PatientRecord]:
+    """Every record on `person`, retired (A40) ones included, with authority and organisation."""
+    return list(PatientRecord.objects.filter(person=person)
+                .select_related("authority__organisation", "merged_into")
+                .order_by("authority__namespace_id", "identifier", "pk"))
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """What a steward's merge of `subsumed` into `survivor` will change (stewardship.persons_merge)."""
+
+    survivor: Person
+    subsumed: Person
+    moving: list[PatientRecord]  # the subsumed person's records, which move to the survivor
+    staying: list[PatientRecord]  # the survivor's own
+    retired_id: str  # the subsumed enterprise ID, merged into the survivor's in the registry
+    documents: int  # DocumentEntries registered under the retired ID (and IDs merged into it)
+    problem: str  # why the merge cannot be done, or ""
+
+
+def merge_plan(*, survivor: Person, subsumed: Person) -> MergePlan:
+    records = (PatientRecord.objects.filter(person__in=[survivor, subsumed])
+               .select_related("authority__organisation").order_by("identifier", "pk"))
+    moving = [r for r in records if r.person_id == subsumed.pk]
+    staying = [r for r in records if r.person_id == survivor.pk]
+    problem = ""
+    if survivor.pk == subsumed.pk:
+        problem = "a person cannot be merged into itself"
+    elif survivor.merged_into_id is not None or subsumed.merged_into_id is not None:
+        problem = "only persons not merged already can be merged"
+    return MergePlan(survivor=survivor, subsumed=subsumed, moving=moving, staying=staying,
+                     retired_id=subsumed.enterprise_id,
+                     documents=documents_count(patient_ids=patient_ids_of_person(subsumed)),
+                     problem=problem)
+
+
+@dataclass(frozen=True)
+class UnmergePlan:
+    """What undoing the merge of `person` will change (stewardship.person_unmerge)."""
+
+    person: Person  # restored: current again, with its own enterprise ID
+    holder: Person | None  # the person its records sit on now
+    returning: list[PatientRecord]
+    problem: str
+
+
+def unmerge_plan(*, person: Person) -> UnmergePlan:
+    """The records the merge moved that still sit on the survivor (or on whoever it was merged
+    into since): the same choice as stewardship.person_unmerge."""
+    if person.merged_into_id is None:
+        return UnmergePlan(person=person, holder=None, returning=[],
+                           problem="this person is not merged into another")
+    survivor = Person.objects.get(pk=person.merged_into_id)
+    holder = person_current(survivor)
+    moved = LinkEvent.objects.filter(previous_person=person, reason="merge").values("record_id")
+    returning = list(PatientRecord.objects.filter(pk__in=moved, person_id__in={survivor.pk, holder.pk})
+                     .select_related("authority__organisation").order_by("identifier", "pk"))
+    return UnmergePlan(person=person, holder=holder, returning=returning, problem="")
+
+
+def review_open_next(*, after: ReviewItem | None = None, backwards: bool = False) -> ReviewItem | None:
+    """The open review item a steward works next: the highest score first (ties by age). After
+    `after`, the one following it in that order (or preceding it, `backwards`)."""
+    items = ReviewItem.objects.filter(status=ReviewItem.OPEN)
+    if after is None:
+        return items.order_by("-score", "pk").first()
+    if backwards:
+        return (items.filter(Q(score__gt=after.score) | Q(score=after.score, pk__lt=after.pk))
+                .order_by("score", "-pk").first())
+    return (items.filter(Q(score__lt=after.score) | Q(score=after.score, pk__gt=after.pk))
+            .order_by("-score", "pk").first())

@@ -253,6 +253,17 @@ def review_reject(*, item: ReviewItem, actor: str) -> NotSamePerson:
     return pair
 
 
+def review_dismiss(*, item: ReviewItem, actor: str) -> ReviewItem:
+    """The steward leaves things as they are: the record stays on its own person and the item
+    closes, with nothing remembered (the pair may be proposed again if the records change)."""
+    with transaction.atomic():
+        item = (ReviewItem.objects.select_for_update()
+                .select_related("record__authority", "candidate").get(pk=item.pk))
+        _review_decide(item, ReviewItem.DISMISSED, actor)
+        _audit_steward(item.record, [item.candidate.enterprise_id], actor=actor)
+    return item
+
+
 def parameters_active() -> Parameters:
     """The active trained parameters, or the matcher's priors before any training."""
     active = MatchParameters.objects.filter(active=True).first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from imaging.models import DicomNode, ManifestSeries, ManifestStudy
 from registry.models import APPROVED, DocumentEntry
@@ -83,3 +83,38 @@ def _matching(criteria: StudyCriteria) -> Q:
     for modalities in criteria.modalities:
         where &= Q(Exists(ManifestSeries.objects.filter(study=OuterRef("pk"), modality__in=modalities)))
     return where
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """One indexed study as the console lists it, with the sites whose PACS hold its series."""
+
+    pk: int
+    study_instance_uid: str
+    study_date: str
+    modalities: str
+    study_description: str
+    accession_number: str
+    patient_id: str
+    sites: list[str]
+
+
+def studies_of_patients(*, patient_ids: Iterable[str], limit: int = 100) -> list[StudyRow]:
+    """The newest `limit` indexed studies of `patient_ids`, each with the sites of its series'
+    Retrieve AE Titles (0008,0054): three queries whatever the number of rows."""
+    wanted = list(patient_ids)
+    if not wanted:
+        return []
+    studies = list(ManifestStudy.objects.filter(patient_id__in=wanted).order_by("-study_date", "-id")
+                   .prefetch_related(Prefetch("series", queryset=ManifestSeries.objects.only(
+                       "pk", "study_id", "retrieve_ae_title")))[:limit])
+    titles = {s.retrieve_ae_title for study in studies for s in study.series.all()} - {""}
+    sites = {ae: f"{name} ({ae})" for ae, name in DicomNode.objects.filter(
+        ae_title__in=titles).values_list("ae_title", "organisation__name")}
+    return [StudyRow(
+        pk=study.pk, study_instance_uid=study.study_instance_uid, study_date=study.study_date,
+        modalities=study.modalities, study_description=study.study_description,
+        accession_number=study.accession_number, patient_id=study.patient_id,
+        sites=sorted({sites.get(s.retrieve_ae_title, s.retrieve_ae_title)
+                      for s in study.series.all() if s.retrieve_ae_title}))
+        for study in studies]

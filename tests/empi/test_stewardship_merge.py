@@ -49,7 +49,7 @@ def test_unmerge_restores_the_records_and_the_registrys_patient_identity(
     stewardship.persons_merge(survivor=jane.person, subsumed=waldo.person, actor="the operator")
     operator = member_of(client, OPERATOR)
 
-    operator.post("/admin/empi/person/", {"action": "unmerge_persons", "index": "0",
+    operator.post("/admin/empi/person/", {"action": "unmerge_persons", "index": "0", "post": "yes",
                                           "_selected_action": [str(waldo.person.pk)]})
 
     assert PatientRecord.objects.get(pk=waldo.record.pk).person == waldo.person
