@@ -38,6 +38,10 @@ class AuditEvent(models.Model):
                          name="audit_unsent"),
             models.Index(fields=["id"], condition=models.Q(sequence_id__isnull=True),
                          name="audit_unsealed"),
+            # The console's user search is exact or by prefix: LIKE 'name%' on PostgreSQL needs
+            # pattern ops whatever the collation (ignored elsewhere).
+            models.Index(fields=["user_id"], name="audit_user_prefix",
+                         opclasses=["varchar_pattern_ops"]),
         ]
 
     def __str__(self) -> str:
@@ -57,3 +61,43 @@ class AuditChain(models.Model):
 
     def __str__(self) -> str:
         return f"audit chain at sequenceId {self.last_sequence_id}"
+
+
+class AuditPatient(models.Model):
+    """One patient an event names, one row each: the `patient_ids` column of AuditEvent is a
+    "|"-joined text no index can search, this table is (ITI TF-2 3.20: a patient's accesses)."""
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.CASCADE, related_name="patients")
+    patient_id = models.CharField(max_length=256)  # CX, as the record names the patient
+
+    class Meta:
+        indexes = [
+            # Exact CX and its MRN prefix ("A123^%"): pattern ops let PostgreSQL use the index for
+            # LIKE 'A123^%' whatever the database's collation (ignored elsewhere).
+            models.Index(fields=["patient_id"], name="audit_patient_id",
+                         opclasses=["varchar_pattern_ops"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} in event {self.event_id}"
+
+
+class AuditVerification(models.Model):
+    """The result of one walk of the hash chain: the console shows the last one instead of
+    walking a million rows on every page view."""
+
+    verified_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    verified_by = models.CharField(max_length=150)  # a user name, "audit_verify", "beat"
+    intact = models.BooleanField()
+    checked = models.BigIntegerField()  # sealed rows found intact before the break, if any
+    unsealed = models.BigIntegerField()
+    broken_event_id = models.BigIntegerField(null=True)
+    broken_sequence_id = models.BigIntegerField(null=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        state = "intact" if self.intact else f"broken at sequenceId {self.broken_sequence_id}"
+        return f"chain {state} at {self.verified_at:%Y-%m-%d %H:%M:%S}"

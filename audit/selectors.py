@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Q, TextField
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from audit.chain import link_hash
-from audit.models import AuditChain, AuditEvent
+from audit.models import AuditChain, AuditEvent, AuditPatient, AuditVerification
 from audit.records import from_json
 
 GENESIS = "0" * 64
@@ -229,3 +229,27 @@ def _in_record(key: str, value: str) -> Q:
     text, as each database writes it (PostgreSQL's jsonb keeps non-ASCII as it is)."""
     ascii_only = connection.vendor != "postgresql"
     return Q(record_text__contains=f'"{key}": {json.dumps(value, ensure_ascii=ascii_only)}')
+
+
+def chain_status() -> tuple[AuditVerification | None, int]:
+    """The last verification kept (audit.services.chain_verification_keep) and how many rows
+    wait to be sealed now: two indexed reads, never a walk of the chain."""
+    return AuditVerification.objects.order_by("-id").first(), _unsealed()
+
+
+def events_of_patient(patient: str) -> QuerySet[AuditEvent]:
+    """Every event naming the patient, newest first: `patient` is a CX (A123^^^&1.2.3&ISO), or
+    an ID alone (A123), which matches that ID under any assigning authority. By the index of
+    AuditPatient, never a scan of the "|"-joined column."""
+    return AuditEvent.objects.filter(pk__in=patient_event_ids(patient)).order_by("-id")
+
+
+def patient_event_ids(patient: str) -> QuerySet[AuditPatient, Any]:
+    """The ids of the events naming the patient (CX, or ID alone), as a subquery."""
+    patient = patient.strip()
+    rows = AuditPatient.objects.none()
+    if patient and "^" in patient:
+        rows = AuditPatient.objects.filter(patient_id=patient)
+    elif patient:
+        rows = AuditPatient.objects.filter(Q(patient_id=patient) | Q(patient_id__startswith=f"{patient}^"))
+    return rows.values("event_id")

@@ -15,3 +15,15 @@ def forward_audit_events() -> dict[str, int | str]:
     """
     result = forward_pending()
     return {"sealed": result.sealed, "sent": result.sent, "error": result.error}
+
+
+@shared_task(name="audit.tasks.verify_audit_chain")
+def verify_audit_chain() -> dict[str, int | bool]:
+    """Beat's walk of the whole chain (every AUDIT_VERIFY_SECONDS), its result kept for the
+    console's chain status."""
+    from audit.selectors import chain_verify
+    from audit.services import chain_verification_keep
+
+    report = chain_verify()
+    chain_verification_keep(report=report, verified_by="beat")
+    return {"intact": report.ok, "checked": report.checked, "unsealed": report.unsealed}

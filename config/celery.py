@@ -29,6 +29,11 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         float(settings.AUDIT_FORWARD_SECONDS), sender.signature("audit.tasks.forward_audit_events"),
         name="audit forwarding",
     )
+    # The chain walked end to end, its result kept for the console (a walk reads every row).
+    sender.add_periodic_task(
+        float(settings.AUDIT_VERIFY_SECONDS), sender.signature("audit.tasks.verify_audit_chain"),
+        name="audit chain verification",
+    )
     # ITI TF-2b 3.41.4.1.3, all or nothing: bytes of submissions whose process died are removed.
     sender.add_periodic_task(
         float(settings.REPOSITORY_ORPHAN_SECONDS) / 4, sender.signature("repository.tasks.remove_orphans"),

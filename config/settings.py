@@ -229,6 +229,8 @@ AUDIT_APP_NAME = env_str("AUDIT_APP_NAME", "hienode")
 AUDIT_SOURCE_ID = env_str("AUDIT_SOURCE_ID")
 AUDIT_HOSTNAME = env_str("AUDIT_HOSTNAME", socket.gethostname())
 AUDIT_FORWARD_SECONDS = env_int("AUDIT_FORWARD_SECONDS", 5)
+# How often beat walks the whole hash chain and keeps the result for the console (daily).
+AUDIT_VERIFY_SECONDS = env_int("AUDIT_VERIFY_SECONDS", 86400)
 # Records per write to the audit repository; each write is followed by one probe of the session.
 AUDIT_FORWARD_BATCH = env_int("AUDIT_FORWARD_BATCH", 1000)
 # A forwarder that stops renewing (killed) keeps others out this long (> AUDIT_SYSLOG_TIMEOUT + a batch).

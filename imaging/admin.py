@@ -9,13 +9,22 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 
 from audit.events import NETWORK_CONFIGURATION
 from imaging.dicom.echo import c_echo
 from imaging.models import DicomNode, ManifestSeries, ManifestStudy, RelevantPriorRule
-from ops.admin import AuditedAdmin, ReadOnlyAdmin
+from ops.admin import AuditedAdmin, ReadOnlyAdmin, audited_by_service
+from ops.console import console_change
+
+CHANGE_NODE = "imaging.change_dicomnode"  # an echo is the operators' (roles.OPERATOR)
+method_decorator_post = method_decorator(require_POST)
 
 
 @admin.register(DicomNode)
@@ -40,10 +49,27 @@ class DicomNodeAdmin(AuditedAdmin):
     # The change form's "Save and test with C-ECHO" button (templates/admin/imaging/dicomnode/).
     change_form_template = "admin/imaging/dicomnode/change_form.html"
 
+    list_select_related = ["organisation"]
+
+    @audited_by_service  # each echo is audited with its answer (_echo_answer)
     @admin.action(description="Test the selected DICOM nodes with C-ECHO")
     def echo(self, request: HttpRequest, queryset: QuerySet[DicomNode]) -> None:
-        for node in queryset.order_by("ae_title"):
+        for node in queryset.select_related("organisation").order_by("ae_title"):
             _echo_message(request, node)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [path("<path:object_id>/echo/", self.admin_site.admin_view(self.echo_view),
+                     name="imaging_dicomnode_echo"), *super().get_urls()]
+
+    @method_decorator_post
+    def echo_view(self, request: HttpRequest, object_id: str) -> JsonResponse:
+        """C-ECHO one node and answer in JSON, for the button beside it on its organisation's
+        page: {"level": "success"|"warning"|"error", "answer": "..."}."""
+        if not request.user.has_perm(CHANGE_NODE):
+            raise PermissionDenied
+        node = get_object_or_404(DicomNode.objects.select_related("organisation"), pk=object_id)
+        level, answer = _echo_answer(request, node)
+        return JsonResponse({"level": level, "answer": answer})
 
     def response_change(self, request: HttpRequest, obj: DicomNode) -> HttpResponse:
         if "_echo" in request.POST:
@@ -54,23 +80,37 @@ class DicomNodeAdmin(AuditedAdmin):
 
 
 def _echo_message(request: HttpRequest, node: DicomNode) -> None:
-    """A real C-ECHO (PS3.7 9.1.5) from the node's AE title, its result as an admin message."""
+    """A real C-ECHO, its answer as an admin message."""
+    level, answer = _echo_answer(request, node)
+    {"success": messages.success, "warning": messages.warning, "error": messages.error}[level](
+        request, answer)
+
+
+def _echo_answer(request: HttpRequest, node: DicomNode) -> tuple[str, str]:
+    """A real C-ECHO (PS3.7 9.1.5) from the node's AE title: its answer in words and how it
+    went, audited as a Network Configuration alert with the answer (an operator's action)."""
     if node.tls:
-        messages.warning(request, f"{node.ae_title}: C-ECHO over TLS is not tried from here; the "
-                                  "prefetcher's associations use TLS for this node.")
-        return
-    started = time.monotonic()
-    status = c_echo(host=node.host, port=node.port, called_ae=node.ae_title,
-                    calling_ae=settings.DICOM_AE_TITLE, timeout=10)
-    took = f"{(time.monotonic() - started) * 1000:.0f} ms"
-    if status == 0x0000:
-        messages.success(request, f"{node.ae_title} at {node.host}:{node.port} answered C-ECHO: "
-                                  f"success ({took}).")
-    elif status < 0:
-        messages.error(request, f"{node.ae_title} at {node.host}:{node.port}: no association "
-                                f"(refused, rejected or nobody listening; {took}).")
+        level, answer = "warning", (f"{node.ae_title}: C-ECHO over TLS is not tried from here; the "
+                                    "prefetcher's associations use TLS for this node.")
     else:
-        messages.warning(request, f"{node.ae_title} answered C-ECHO with status 0x{status:04X} ({took}).")
+        started = time.monotonic()
+        status = c_echo(host=node.host, port=node.port, called_ae=node.ae_title,
+                        calling_ae=settings.DICOM_AE_TITLE, timeout=10)
+        took = f"{(time.monotonic() - started) * 1000:.0f} ms"
+        if status == 0x0000:
+            level, answer = "success", (f"{node.ae_title} at {node.host}:{node.port} answered "
+                                        f"C-ECHO: success ({took}).")
+        elif status < 0:
+            level, answer = "error", (f"{node.ae_title} at {node.host}:{node.port}: no association "
+                                      f"(refused, rejected or nobody listening; {took}).")
+        else:
+            level, answer = "warning", (f"{node.ae_title} answered C-ECHO with status "
+                                        f"0x{status:04X} ({took}).")
+    console_change(request, type_code=NETWORK_CONFIGURATION,
+                   description=f"C-ECHO of DICOM node {node.ae_title} by "
+                               f"{request.user.get_username()}: {answer}",
+                   subject=f"imaging.dicomnode/{node.pk}", organisation=node.organisation.code)
+    return level, answer
 
 
 @admin.register(RelevantPriorRule)

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.selectors import chain_verify
+from audit.services import chain_verification_keep
 
 
 class Command(BaseCommand):
@@ -12,6 +13,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         report = chain_verify()
+        # Kept either way: the console shows the last result.
+        chain_verification_keep(report=report, verified_by="audit_verify")
         if not report.ok:
             where = (f"at event {report.broken_event_id} (sequenceId {report.broken_sequence_id})"
                      if report.broken_event_id else f"after sequenceId {report.broken_sequence_id}")
