@@ -4,8 +4,9 @@ import os
 
 bind = f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('HTTP_PORT', '8080')}"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
-# Threads keep a slow client from holding a whole worker; MTOM bodies stream, not buffer.
-worker_class = "gthread"
+# gthread, with request heads read without holding a thread and a minimum request rate
+# (config/gunicorn_worker.py): slow clients cannot take every thread. MTOM bodies stream.
+worker_class = "config.gunicorn_worker.SlowClientThreadWorker"
 threads = int(os.environ.get("WEB_THREADS", "8"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "300"))
 graceful_timeout = 20

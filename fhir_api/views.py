@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse, UnreadablePostError
 from django.views.decorators.csrf import csrf_exempt
 
 from config.routes import FHIR_ROUTES, FhirRoute
@@ -93,7 +93,13 @@ def _dispatch(http: HttpRequest, kind: str, interaction: str, key: str, *,
         _check_format(fhir)
         if http.method in _BODY_METHODS and interaction not in ("search-type", "operation"):
             _check_content_type(http)
-            fhir.body = read_body(http, content_length=_length(http))
+            try:
+                fhir.body = read_body(http, content_length=_length(http))
+            except UnreadablePostError:
+                # The web worker cut off a body arriving below its minimum rate, or the client
+                # left (config/gunicorn_worker.py): the client's doing, not the server's.
+                raise FhirError(408, "the request body arrived too slowly or not at all",
+                                code="timeout") from None
         answer = _handler(route.handler)(fhir)
     except FhirError as error:
         if not error.audited and (error.status not in (404, 405) or fhir.transaction):

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+    UnreadablePostError,
+)
 from django.http.response import HttpResponseBase
 from django.utils.decorators import method_decorator
 from django.utils.module_loading import import_string
@@ -73,7 +80,13 @@ class SoapView(View):
         action = ""
         response: HttpResponseBase
         try:
-            soap_request = read_request(request, endpoint=self.endpoint.name, folder=folder)
+            try:
+                soap_request = read_request(request, endpoint=self.endpoint.name, folder=folder)
+            except (TimeoutError, UnreadablePostError):
+                # The web worker cut off a body arriving below its minimum rate
+                # (config/gunicorn_worker.py), read raw when chunked and through Django
+                # otherwise: the client's doing, not the node's.
+                raise faults.sender("The request arrived too slowly.", http_status=408) from None
             relates_to = soap_request.addressing.message_id
             action = soap_request.addressing.action
             route = self.routes.get(soap_request.addressing.action)
@@ -204,8 +217,8 @@ def fault_response(fault: faults.SoapFault, *, relates_to: str | None) -> HttpRe
     response = HttpResponse(serialize(faults.fault_envelope(fault, relates_to=relates_to)),
                             status=fault.status,
                             content_type="application/soap+xml; charset=utf-8")
-    if fault.status == 413:
-        # The rest of an oversized body is not read: the connection cannot be reused.
+    if fault.status in (408, 413):
+        # The rest of a slow or oversized body is not read: the connection cannot be reused.
         response["Connection"] = "close"
     return response
 

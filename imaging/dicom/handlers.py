@@ -7,8 +7,10 @@ dataset or a patient attribute.
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 from collections import OrderedDict
+from io import BytesIO
 from pathlib import Path
 from typing import cast
 
@@ -22,6 +24,7 @@ from pynetdicom.events import Event
 from audit.edges import dicom_association
 from imaging.dicom import storage
 from imaging.dicom.transport import organisation_of
+from imaging.dicom.wellformed import Malformed, check_data_set
 from imaging.prefetch.triggers import study_arrived
 
 logger = logging.getLogger(__name__)
@@ -117,6 +120,10 @@ def _store(event: Event, *, sop_instance_uid: object) -> int:
         # With STORE_RECV_CHUNKED_DATASET pynetdicom has already written the Part 10 file
         # (preamble, PS3.10 7.1 file meta, data set as received); otherwise it is in memory.
         received = event.dataset_path
+        if not _well_formed(event, received):
+            # PS3.4 B.2.3: a data set cut short or ending in garbage "cannot be understood";
+            # pynetdicom removes its own file of it once the handler returns.
+            return CANNOT_UNDERSTAND
         if received is not None:
             storage.instance_move_file(
                 directory=directory, sop_instance_uid=sop_instance_uid, source=received
@@ -130,3 +137,23 @@ def _store(event: Event, *, sop_instance_uid: object) -> int:
         logger.exception("C-STORE could not write SOP Instance %s", sop_instance_uid)
         return OUT_OF_RESOURCES
     return SUCCESS
+
+
+def _well_formed(event: Event, received: Path | None) -> bool:
+    transfer_syntax = str(event.context.transfer_syntax)
+    try:
+        if received is None:
+            data_set = cast(BytesIO, cast(C_STORE, event.request).DataSet)
+            data_set.seek(0)
+            check_data_set(data_set, end=len(data_set.getbuffer()), transfer_syntax=transfer_syntax)
+            return True
+        with received.open("rb") as fp:
+            # PS3.10 7.1: preamble, "DICM", then (0002,0000) the file meta's group length.
+            fp.seek(140)
+            meta_length = struct.unpack("<L", fp.read(4))[0]
+            fp.seek(144 + meta_length)
+            check_data_set(fp, end=received.stat().st_size, transfer_syntax=transfer_syntax)
+    except (Malformed, struct.error) as exc:
+        logger.warning("C-STORE from %s: data set not well formed (%s)", _peer(event), exc)
+        return False
+    return True
