@@ -118,6 +118,11 @@ def _check_model(resource: dict[str, Any], where: str) -> None:
         said = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in found)
         raise bad_request(f"{where}: the {resource['resourceType']} is not valid FHIR R4: {said}",
                           expression=f"{where}.resource") from None
+    except (KeyError, TypeError):
+        # fhir.resources raises these, not a ValidationError, for a contained resource whose
+        # resourceType is not a FHIR type (or not a string).
+        raise bad_request(f"{where}: the {resource['resourceType']} is not valid FHIR R4: a resource "
+                          "in it has no FHIR resourceType", expression=f"{where}.resource") from None
 
 
 def _written(provided: Provided, paths: dict[str, Path]) -> dict[str, Content]:

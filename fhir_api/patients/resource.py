@@ -94,6 +94,11 @@ def patient_checked(body: Any) -> dict[str, Any]:
     except ValidationError as problem:
         errors = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in problem.errors()[:5])
         raise bad_request(f"the Patient is not valid FHIR R4: {errors}"[:1000], code="structure") from None
+    except (KeyError, TypeError):
+        # fhir.resources raises these, not a ValidationError, for a contained resource whose
+        # resourceType is not a FHIR type (or not a string).
+        raise bad_request("the Patient is not valid FHIR R4: a resource in it has no FHIR resourceType",
+                          code="structure") from None
     return body
 
 

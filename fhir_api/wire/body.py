@@ -1,7 +1,9 @@
 """A request body read as FHIR JSON (FHIR R4 json.html), refusing what json.loads would let by.
 
 json.loads accepts duplicate keys (the last wins), NaN and Infinity (not JSON, RFC 8259 6), and
-recurses once per nesting level, so a body nested 5,000 deep raises RecursionError. Each is
+recurses once per nesting level, so a body nested 5,000 deep raises RecursionError; it also reads
+a property whose value is null, which FHIR never sends (a missing element is left out; null only
+stands in an array of primitives for a value that has extensions alone). Each is
 refused here as a 400 before any handler sees the body; a body over FHIR_MAX_BODY_BYTES is a 413
 and is not read past the limit.
 """
@@ -51,11 +53,17 @@ def parse_json(raw: bytes) -> Any:
         raise bad_request(f"the JSON nests {depth} levels deep; this server reads at most {MAX_DEPTH}",
                           code="structure")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except _Refused as exc:
         raise bad_request(str(exc), code="structure") from None
     except (ValueError, RecursionError) as exc:
         raise bad_request(f"the body is not JSON: {exc}", code="structure") from None
+    if _has_control_character(value):
+        # FHIR R4 datatypes.html#string: no code point below 32 but tab, CR and LF. JSON lets
+        # them in escaped (\u0000); the XML the node writes from them cannot hold them.
+        raise bad_request("a string of the body holds a control character (FHIR R4 datatypes.html: "
+                          "string)", code="structure")
+    return value
 
 
 class _Refused(ValueError):
@@ -68,12 +76,34 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         if key in found:
             raise _Refused(f"the JSON object has the key {key!r} twice (FHIR R4 json.html: "
                            f"each property appears once)")
+        if value is None:
+            # FHIR R4 json.html: an element without a value is absent, never null; readers do
+            # `resource.get(key, default)` and must not be handed None.
+            raise _Refused(f"the JSON property {key!r} is null (FHIR R4 json.html: an empty element "
+                           f"is left out)")
         found[key] = value
     return found
 
 
 def _no_constant(name: str) -> Any:
     raise _Refused(f"{name} is not a JSON number (RFC 8259 6)")
+
+
+def _has_control_character(value: Any) -> bool:
+    """True when a key or string anywhere in `value` holds what FHIR strings and XML 1.0 exclude;
+    walked with a stack, since the nesting is already bounded but need not be shallow."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _CONTROL.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _depth(text: str) -> int:
@@ -95,3 +125,5 @@ def _depth(text: str) -> int:
 
 _STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # unrolled: one step per run
 _BRACKETS = re.compile(r"[\[\]{}]")
+# Below 32 but tab, LF and CR; lone surrogates; U+FFFE and U+FFFF (XML 1.0 2.2 Char).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

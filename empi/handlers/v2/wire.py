@@ -53,6 +53,10 @@ class Reader:
     def segment(self, name: str) -> list[str] | None:
         """The first `name` segment's fields, by number (index 0 is the segment ID), or None."""
         for segment in self.message:
+            # The ID first: python-hl7 cannot write out a later MSH that lacks MSH-1 and MSH-2
+            # (IndexError), and such a segment is never the one asked for.
+            if str(segment[0]) != name:
+                continue
             text = str(segment)
             if text.split(self.header.field_separator, 1)[0] == name:
                 return text.split(self.header.field_separator)

@@ -48,8 +48,9 @@ def fresh_uuid() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
 
-def dtm_of(value: str) -> str:
-    return codes.dtm_of_date_time(value) if value else ""
+def dtm_of(value: object) -> str:
+    # The R4 model reads a JSON number as a dateTime too; only a string can be one on the wire.
+    return codes.dtm_of_date_time(value) if isinstance(value, str) and value else ""
 
 
 def coding_of(coding: dict[str, Any]) -> tuple[str, str, str]:
