@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test check bench lock install install-dev clean
+.PHONY: serve test check bench stress fuzz lock install install-dev clean
 
 serve: install
 	scripts/serve
@@ -17,6 +17,15 @@ check: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench
+
+# Each parser of hostile input fuzzed for FUZZ_SECONDS (default 10 minutes each); see fuzz/README.md.
+fuzz: install-dev
+	$(BIN)/python -m fuzz all --seconds $${FUZZ_SECONDS:-600}
+
+# Faults against the real servers, then the load run (stress/README.md); loopback only.
+stress: install-dev
+	STRESS=1 TEST_DATABASE=postgresql $(BIN)/pytest -m stress -rP tests/stress
+	$(BIN)/python -m stress.load
 
 install: $(VENV)/.installed-runtime
 install-dev: $(VENV)/.installed-dev

@@ -28,7 +28,13 @@ _DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "node_environment
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """With TEST_DATABASE_ONLY=1 (scripts/test's PostgreSQL run), only the tests that touch a
-    database: the others run the same code whichever the database is."""
+    database: the others run the same code whichever the database is. Tests marked `stress`
+    run only under STRESS=1 (`make stress`)."""
+    if os.environ.get("STRESS") != "1":
+        slow = [item for item in items if item.get_closest_marker("stress")]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if not item.get_closest_marker("stress")]
     if os.environ.get("TEST_DATABASE_ONLY") != "1":
         return
     kept: list[pytest.Item] = []

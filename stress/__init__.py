@@ -1,0 +1,1 @@
+"""The node under load on loopback (`make stress`; see README.md)."""
