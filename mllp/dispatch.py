@@ -22,6 +22,7 @@ from mllp.codes import (
     AckError,
 )
 from mllp.message import Header, Inbound, Unreadable, header_from_head, normalise, read_message
+from mllp.peer import peer_of
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +65,12 @@ class Router:
             self._handlers[key] = (route, import_string(route.handler))
         self._message_types = {message_type for message_type, _ in self._handlers}
 
-    def respond(self, payload: bytes) -> Reply:
-        """The reply to one framed message. Never raises: whatever fails becomes an AE or AR."""
+    def respond(self, payload: bytes, organisation: str = "") -> Reply:
+        """The reply to one framed message from a peer of `organisation` ("" on the plain port).
+        Never raises: whatever fails becomes an AE or AR."""
         try:
-            return self._respond(payload)
+            with peer_of(organisation):
+                return self._respond(payload)
         except Exception as exc:
             # Only a bug in this package gets here; its text may quote the message, so not logged.
             logger.error("MLLP reply failed: %s", type(exc).__name__)

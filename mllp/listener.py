@@ -155,7 +155,7 @@ class Listener:
                 if isinstance(event, Frame):
                     size = len(event.payload)
                     reply = await loop.run_in_executor(
-                        self._executor, self.router.respond, event.payload
+                        self._executor, self.router.respond, event.payload, organisation
                     )
                 else:
                     size = event.size

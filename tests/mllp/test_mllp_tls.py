@@ -77,3 +77,34 @@ def test_a_peer_stalling_its_handshake_holds_up_no_one_else(
 def test_the_plain_port_still_answers_beside_the_tls_port(mllp_tls: Node) -> None:
     with socket.create_connection(("127.0.0.1", mllp_tls.mllp_port), timeout=30) as sock:
         assert msa(exchange(sock, MAXIMAL_FEED.read_bytes()))[0] == "AE"
+
+
+def test_hospital_a_feeds_its_own_patients_and_not_hospital_bs(
+        mllp_tls: Node, exchange_ca: DemoCertificates, hospital_a_certificate: object) -> None:
+    """ITI-19 says the peer is hospital A: over TLS it feeds under its own assigning authority
+    only (ITI TF-2a 3.8.4.1.3). Under hospital B's it gets AE 204, nothing is stored and the
+    attempt is a Security Alert."""
+    from empi.models import PatientRecord
+    from organisations.models import AssigningAuthority, Organisation
+    from organisations.services import organisation_create
+    from tests.empi.conftest import AFFINITY_CX4, HOSPITAL_A_CX4, HOSPITAL_B_CX4
+    from tests.empi.messages import JANE_AT_A, JANE_AT_B, adt
+
+    namespace, oid, kind = HOSPITAL_A_CX4.split("&")
+    AssigningAuthority.objects.create(organisation=Organisation.objects.get(code="hospa"),
+                                      namespace_id=namespace, universal_id=oid, universal_id_type=kind)
+    organisation_create(code="hospb", name="Hospital B", authority_cx4=HOSPITAL_B_CX4)
+    organisation_create(code="hie", name="The exchange", authority_cx4=AFFINITY_CX4,
+                        is_affinity_domain=True)
+    context = hospital_a(exchange_ca)
+    with socket.create_connection(("127.0.0.1", mllp_tls.mllp_tls_port), timeout=30) as raw, \
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        theirs = exchange(tls, adt("A04", JANE_AT_B, control="B1"))
+        own = exchange(tls, adt("A04", JANE_AT_A, control="A1"))
+
+    assert msa(theirs) == ("AE", "B1") and b"204" in theirs
+    assert msa(own) == ("AA", "A1")
+    assert list(PatientRecord.objects.values_list("identifier", flat=True)) == ["A123"]
+    alerts = [str(event.record) for event in AuditEvent.objects.filter(event_id="110113")]
+    assert any("ITI-8 from organisation hospa" in text and "another organisation" in text
+               for text in alerts)

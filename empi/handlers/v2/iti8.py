@@ -7,21 +7,23 @@ from typing import Any
 from django.db import transaction
 
 from audit import services as audit
-from audit.events import Peer, patient_record, this_node
+from audit.events import USE_OF_RESTRICTED_FUNCTION, Peer, patient_record, security_alert, this_node
 from empi import services
 from empi.errors import EmpiError, UnknownRecord
 from empi.handlers.v2.wire import (
     RAW_PID_FIELDS,
     UNKNOWN_KEY_IDENTIFIER,
     Malformed,
+    NotTheirs,
     Reader,
-    known_identifiers,
+    own_identifiers,
     peer_name,
     pid_demographics,
 )
 from mllp.ack import ack_for, build_ack
 from mllp.codes import APPLICATION_INTERNAL_ERROR, AckCode, AckError
 from mllp.message import Header, read_header
+from mllp.peer import peer_organisation
 
 TRANSACTION = "ITI-8"
 
@@ -32,14 +34,15 @@ def patient_identity_feed(message: Any) -> str:
     reader = Reader(message, header)
     try:
         pid = reader.required_segment("PID")
-        identifiers = known_identifiers(reader, pid, 3)
+        identifiers = own_identifiers(reader, pid, 3)
         demographics = pid_demographics(reader, pid)
         services.patient_feed(
             identifiers=identifiers, demographics=demographics,
             raw=reader.raw(pid, RAW_PID_FIELDS), source=_source(header),
             message_id=header.control_id, transaction_name=TRANSACTION)
     except Malformed as problem:
-        return _refuse(header, problem.error, action="U" if header.trigger_event == "A08" else "C")
+        return _refuse(header, problem.error, action="U" if header.trigger_event == "A08" else "C",
+                       alert=isinstance(problem, NotTheirs))
     except EmpiError as problem:
         return _refuse(header, _error_of(problem), action="C")
     return ack_for(message)
@@ -51,17 +54,17 @@ def patient_merge(message: Any) -> str:
     reader = Reader(message, header)
     try:
         pid = reader.required_segment("PID")
-        surviving = known_identifiers(reader, pid, 3)[0]
+        surviving = own_identifiers(reader, pid, 3)[0]
         demographics = pid_demographics(reader, pid)
         mrg = reader.required_segment("MRG")
-        subsumed = known_identifiers(reader, mrg, 1)[0]
+        subsumed = own_identifiers(reader, mrg, 1)[0]
         services.person_merge(
             surviving_authority=surviving[0], surviving_identifier=surviving[1],
             subsumed_authority=subsumed[0], subsumed_identifier=subsumed[1],
             demographics=demographics, raw=reader.raw(pid, RAW_PID_FIELDS),
             source=_source(header), message_id=header.control_id, transaction_name=TRANSACTION)
     except Malformed as problem:
-        return _refuse(header, problem.error, action="U")
+        return _refuse(header, problem.error, action="U", alert=isinstance(problem, NotTheirs))
     except UnknownRecord:
         return _refuse(header, AckError(UNKNOWN_KEY_IDENTIFIER, ("MRG", "1", "1"),
                                         "The patient of MRG-1 is not known"), action="U")
@@ -70,13 +73,19 @@ def patient_merge(message: Any) -> str:
     return ack_for(message)
 
 
-def _refuse(header: Header, error: AckError, *, action: str) -> str:
+def _refuse(header: Header, error: AckError, *, action: str, alert: bool = False) -> str:
     """AE with the ERR segment, and the refusal audited in a transaction of its own."""
     with transaction.atomic():
         audit.record(patient_record(
             transaction=TRANSACTION, action=action, sender=Peer(user_id=_source(header)),
             receiver=this_node(services.RECEIVER), patient_ids=[], message_id=header.control_id,
             outcome=4, outcome_description=f"{error.condition.code} {error.condition.text}"))
+        if alert:
+            # Feeding another organisation's patients is no malformed message: it is refused
+            # as a use of a function the peer is not allowed (DCM CID 403).
+            audit.record(security_alert(
+                type_code=USE_OF_RESTRICTED_FUNCTION, outcome=4, performer=Peer(user_id=_source(header)),
+                description=f"ITI-8 from organisation {peer_organisation()}: {error.user_message}"))
     return build_ack(header, AckCode.ERROR, error)
 
 

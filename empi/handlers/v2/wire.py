@@ -15,6 +15,7 @@ from mllp.codes import (
     ErrorCondition,
 )
 from mllp.message import Header
+from mllp.peer import peer_organisation
 from organisations.models import AssigningAuthority
 
 # HL7 table 0357; ITI TF-2a 3.9.4.2.2.6 answers an unknown domain with it.
@@ -29,6 +30,10 @@ class Malformed(Exception):
     def __init__(self, error: AckError) -> None:
         super().__init__(error.condition.text)
         self.error = error
+
+
+class NotTheirs(Malformed):
+    """An organisation authenticated by its certificate naming another's assigning authority."""
 
 
 @dataclass(frozen=True)
@@ -179,3 +184,21 @@ def requested_domains(reader: Reader, qpd: list[str], *, field: int) -> list[Ass
 def peer_name(application: str, facility: str) -> str:
     """ITI TF-2a 3.8.5.1: a v2 peer is audited as `MSH-3|MSH-4` (or MSH-5|MSH-6)."""
     return f"{application}|{facility}"
+
+
+def own_identifiers(reader: Reader, segment: list[str], number: int
+                    ) -> list[tuple[AssigningAuthority, str]]:
+    """known_identifiers, held to the peer's own assigning authorities when the connection is
+    authenticated (ITI TF-2 3.19: the certificate says which organisation feeds; a source feeds
+    its own domain, ITI TF-2a 3.8.4.1.3). Raises NotTheirs, a 204, for another's authority."""
+    found = known_identifiers(reader, segment, number)
+    organisation = peer_organisation()
+    if organisation:
+        theirs = set(AssigningAuthority.objects.filter(organisation__code=organisation)
+                     .values_list("pk", flat=True))
+        if any(authority.pk not in theirs for authority, _ in found):
+            name = segment[0]
+            raise NotTheirs(AckError(UNKNOWN_KEY_IDENTIFIER, (name, "1", str(number), "1", "4"),
+                                     f"{name}-{number} names an assigning authority of another "
+                                     "organisation"))
+    return found
