@@ -72,7 +72,7 @@ def test_a_patients_story_at_debug_level_leaves_no_patient_data_in_any_log(debug
 
     # ITI-8: hospital A registers her.
     with connect(debug_node.mllp_port) as sock:
-        # A control ID of its own: the helper's default is made of the MRN, and MSH-10 is logged.
+        # A control ID of its own: the message builder's default is made of the MRN, and MSH-10 is logged.
         fed = exchange(sock, adt("A04", PATIENT, control="FEED1"))
     assert field(fed, "MSA", 1) == "AA", segment_text(fed, "ERR")
     enterprise_id = PatientRecord.objects.get(identifier=MRN).person.enterprise_id
