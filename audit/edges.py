@@ -41,6 +41,15 @@ def hl7_refused(peer: str, reply: Any, organisation: str = "") -> None:
     ), organisation=organisation)
 
 
+def not_theirs(*, transaction: str, organisation: str, performer: Peer, detail: str) -> None:
+    """An authenticated organisation (certificate or OAuth client) naming another organisation's
+    patients: not a malformed request but a use of a function it is not allowed (DCM CID 403)."""
+    record_alone(events.security_alert(
+        type_code=USE_OF_RESTRICTED_FUNCTION, outcome=4, performer=performer,
+        description=f"{transaction} from organisation {organisation}: {detail}"[:1000],
+    ), organisation=organisation)
+
+
 def dicom_association(*, calling_ae: str, peer_host: str, organisation: str = "") -> None:
     """A DICOM node authenticated by AE title (and, on the TLS port, by its certificate's
     organisation) on an association the node accepted (C-ECHO)."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
-from organisations.models import ClientCertificate, Organisation
+from organisations.models import AssigningAuthority, ClientCertificate, Organisation
 
 if TYPE_CHECKING:
     from organisations.certificates import CertificateFacts
@@ -54,3 +55,22 @@ def may_administer_documents(code: str) -> bool:
     if not code:
         return True
     return Organisation.objects.filter(code=code, active=True, may_administer_documents=True).exists()
+
+
+def foreign_authorities(*, organisation: str, authorities: Iterable[AssigningAuthority],
+                        affinity: bool = False) -> list[AssigningAuthority]:
+    """Of `authorities`, those not `organisation`'s own: an organisation authenticated by its
+    certificate or OAuth client feeds, orders and submits under its own patient IDs only (ITI TF-2
+    3.19; a source feeds its own domain, ITI TF-2a 3.8.4.1.3). With `affinity`, the affinity
+    domain's authorities pass too: every site may name an enterprise ID.
+
+    Nothing is foreign to the operator's own port (an empty `organisation`), nor to an organisation
+    that owns no assigning authority: the exchange's own interface engine relaying its members'
+    feeds, which the operators vouch for by giving it credentials and no domain of its own."""
+    given = list(authorities)
+    if not organisation or not given:
+        return []
+    own = set(AssigningAuthority.objects.filter(organisation__code=organisation).values_list("pk", flat=True))
+    if not own:
+        return []
+    return [a for a in given if a.pk not in own and not (affinity and a.is_affinity_domain)]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from organisations.models import AssigningAuthority
 from registry.models import CodeValue, DocumentEntry
+from registry.validation.provenance import authority_oid
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,14 @@ def documents_of_patients(*, patient_ids: Sequence[str], limit: int = 100) -> li
     names = {(code, scheme): name for code, scheme, name in CodeValue.objects.filter(
         kind="classCode", code__in={e.class_code for e in entries}).values_list(
         "code", "scheme", "display_name")}
-    oids = {_authority_oid(e.source_patient_id) for e in entries} - {""}
+    oids = {authority_oid(e.source_patient_id) for e in entries} - {""}
     organisations = {oid: name or "" for oid, name in AssigningAuthority.objects.filter(
         universal_id__in=oids).values_list("universal_id", "organisation__name")}
     return [DocumentRow(
         pk=e.pk, title=e.title, class_code=e.class_code,
         class_name=names.get((e.class_code, e.class_scheme), ""),
         creation_time=e.creation_time, source_patient_id=e.source_patient_id,
-        source_organisation=organisations.get(_authority_oid(e.source_patient_id), ""),
+        source_organisation=organisations.get(authority_oid(e.source_patient_id), ""),
         status=e.status.rsplit(":", 1)[-1], patient_id=e.patient_id) for e in entries]
 
 
@@ -59,7 +60,3 @@ def documents_count(*, patient_ids: Sequence[str], cap: int = 10_000) -> int:
     return int(DocumentEntry.objects.filter(patient_id__in=list(patient_ids))[:cap + 1].count())
 
 
-def _authority_oid(cx: str) -> str:
-    # CX-4 is `namespace&OID&ISO` (ITI TF-3 4.2.3.2.23): its second component names the authority.
-    parts = cx.split("^")
-    return parts[3].split("&")[1] if len(parts) > 3 and "&" in parts[3] else ""

@@ -21,6 +21,7 @@ from django.conf import settings
 from fhir.resources.R4B import get_fhir_model_class
 
 from audit import services as audit_services
+from audit.edges import not_theirs
 from audit.events import import_
 from fhir_api import audit
 from fhir_api.errors import FhirError, bad_request
@@ -30,6 +31,7 @@ from registry import errors as registry_errors
 from registry.ebrim.read import NotASubmission, read_submission
 from registry.errors import RegistryErrors
 from registry.metadata import Submission
+from registry.validation.provenance import foreign_source_patients
 from repository import errors as repository_errors
 from repository import services
 from repository.handlers.wire import metadata_complete
@@ -54,6 +56,7 @@ def provide_document_bundle(request: FhirRequest) -> FhirResponse:
             submission = read_submission(provided.submit)
         except NotASubmission as exc:  # the builder writes one; kept for ITI-41's symmetry
             raise bad_request(f"ITI-65: {exc}") from None
+        _refuse_foreign_sources(request, submission)
         inspections = documents_inspect([(entry, paths[entry.entry_uuid]) for entry in submission.documents
                                          if entry.entry_uuid in paths])
         services.document_set_provide(
@@ -153,6 +156,19 @@ def _refusal_record(request: FhirRequest, submission: Submission | None, refused
         submission_set_unique_id=package.unique_id if package else "", outcome=SERIOUS_FAILURE,
         outcome_description="; ".join(e.code for e in refused.errors)[:1024]),
         organisation=request.client.organisation)
+
+
+def _refuse_foreign_sources(request: FhirRequest, submission: Submission) -> None:
+    """The OAuth client's organisation submits under its own patient IDs only (as ITI-41 over
+    HTTPS, registry.validation.provenance): another's is 403, an Import failure and an alert."""
+    refused = foreign_source_patients(submission=submission, organisation=request.client.organisation)
+    if not refused:
+        return
+    _refusal_record(request, submission, RegistryErrors(refused))
+    not_theirs(transaction="ITI-65", organisation=request.client.organisation,
+               performer=audit.sender(request), detail=refused[0].context)
+    raise FhirError(403, refused[0].context, code="forbidden", audited=True,
+                    expression="DocumentReference.context.sourcePatientInfo")
 
 
 def _unprocessable(refused: RegistryErrors) -> FhirError:

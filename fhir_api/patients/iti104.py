@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from audit.edges import not_theirs
 from empi import selectors, services
 from empi.errors import UnknownRecord
 from empi.models import Person
-from fhir_api.errors import bad_request, not_found
+from fhir_api import audit
+from fhir_api.errors import FhirError, bad_request, not_found
 from fhir_api.identity import authority_of
 from fhir_api.patients.resource import demographics_of, patient_checked, patient_of, raw_of
 from fhir_api.request import FhirRequest, FhirResponse
 from fhir_api.search import Search
 from organisations.models import AssigningAuthority
+from organisations.selectors import foreign_authorities
 
 TRANSACTION = "ITI-104"
 
@@ -28,6 +31,8 @@ def patient_feed_update(request: FhirRequest) -> FhirResponse:
         raise bad_request("the Patient's identifiers must include the one of the identifier parameter",
                           expression="Patient.identifier")
     surviving = _replaced_by(patient)
+    named = [authority, *(a for a, _ in identifiers), *([surviving[0]] if surviving else [])]
+    _held_to_client(request, named)
     if surviving is not None:
         return _merge(request, subsumed=(authority, identifier), surviving=surviving, patient=patient)
     results = services.patient_feed(
@@ -41,6 +46,7 @@ def patient_feed_update(request: FhirRequest) -> FhirResponse:
 def patient_feed_delete(request: FhirRequest) -> FhirResponse:
     """ITI TF-2 3.104.4.1: the source withdraws the record of the identifier parameter."""
     authority, identifier = _conditional(request)
+    _held_to_client(request, [authority])
     try:
         services.record_remove(authority=authority, identifier=identifier, source=request.client.client_id,
                                source_host=request.client.host, transaction_name=TRANSACTION)
@@ -79,6 +85,18 @@ def _conditional(request: FhirRequest) -> tuple[AssigningAuthority, str]:
         raise bad_request(f"identifier: the assigning authority {tokens[0].system} is not known",
                           code="code-invalid", expression="identifier")
     return authority, tokens[0].code
+
+
+def _held_to_client(request: FhirRequest, authorities: list[AssigningAuthority]) -> None:
+    """The client's organisation feeds under its own assigning authorities only (ITI TF-2
+    3.104.4.1.3: a source feeds its own domain): another's is 403 and a Security Alert."""
+    foreign = foreign_authorities(organisation=request.client.organisation, authorities=authorities)
+    if foreign:
+        detail = (f"the assigning authority {foreign[0].universal_id} belongs to another organisation; "
+                  "a source feeds under its own")
+        not_theirs(transaction=TRANSACTION, organisation=request.client.organisation,
+                   performer=audit.sender(request), detail=detail)
+        raise FhirError(403, detail, code="forbidden", expression="Patient.identifier")
 
 
 def _known_identifiers(patient: dict[str, Any]) -> list[tuple[AssigningAuthority, str]]:

@@ -2,7 +2,8 @@
 HL7 v2.5.1): a new order prefetches the patient's relevant outside priors to the ordering site's
 PACS, a cancelled one stops them. Answered with a general ACK, as RAD-4 answers.
 
-The ordering site is the organisation whose assigning authority issued the MRN in PID-3.
+The ordering site is the organisation whose assigning authority issued the MRN in PID-3. Over
+TLS the certificate's organisation may order only for its own MRNs (ITI TF-2 3.19).
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from typing import Any
 from django.db import transaction
 
 from audit import services as audit
+from audit.edges import not_theirs
 from audit.events import Peer, query, this_node
 from empi.handlers.v2.wire import (
     UNKNOWN_KEY_IDENTIFIER,
     Malformed,
+    NotTheirs,
     Reader,
-    known_identifiers,
+    own_identifiers,
     peer_name,
 )
 from imaging.prefetch import triggers
 from mllp.ack import ack_for, build_ack
 from mllp.codes import APPLICATION_INTERNAL_ERROR, REQUIRED_FIELD_MISSING, AckCode, AckError
 from mllp.message import Header, read_header
+from mllp.peer import peer_organisation
 from organisations.models import AssigningAuthority
 
 # HL7 table 0119 (order control codes): new, and the two ways an order is withdrawn.
@@ -59,6 +63,13 @@ def order(message: Any) -> str:
         # An identifier or authority the domain does not know is an application error (AE);
         # a message without what RAD TF-2 4.4 requires is rejected (AR).
         code = AckCode.ERROR if problem.error.condition == UNKNOWN_KEY_IDENTIFIER else AckCode.REJECT
+        if isinstance(problem, NotTheirs):
+            # An order for another organisation's patient would move that patient's priors to
+            # this peer's PACS: refused, and a Security Alert.
+            not_theirs(transaction="RAD-4", organisation=peer_organisation(),
+                       performer=Peer(user_id=peer_name(header.sending_application,
+                                                        header.sending_facility)),
+                       detail=problem.error.user_message)
         return _refuse(header, raw, code, problem.error)
     except triggers.UnknownPatient:
         return _refuse(header, raw, AckCode.ERROR, AckError(
@@ -73,7 +84,7 @@ def order(message: Any) -> str:
 def _ordering_patient(reader: Reader, pid: list[str]) -> tuple[AssigningAuthority, str]:
     """RAD TF-2 4.4.4.1.2.2: PID-3, the MRN at the ordering site; an enterprise ID alone names
     no site, so one of a hospital's authorities must be there."""
-    for authority, identifier in known_identifiers(reader, pid, 3):
+    for authority, identifier in own_identifiers(reader, pid, 3, affinity=True):
         if not authority.is_affinity_domain and authority.organisation_id is not None:
             return authority, identifier
     raise Malformed(AckError(UNKNOWN_KEY_IDENTIFIER, ("PID", "1", "3", "1", "4"),

@@ -13,6 +13,7 @@ from django.conf import settings
 from lxml import etree
 
 from audit import services as audit
+from audit.edges import not_theirs
 from audit.events import TRANSACTIONS, Peer, import_, this_node
 from organisations.selectors import may_administer_documents
 from registry import errors
@@ -22,6 +23,7 @@ from registry.ebrim.response import registry_response
 from registry.ebrim.schemes import SUBMISSION_SET_IDENTIFIERS, SUBMISSION_SET_NODE
 from registry.errors import RegistryError, RegistryErrors
 from registry.metadata import Submission
+from registry.validation.provenance import foreign_source_patients
 from soap import faults
 from soap.messages import SoapRequest, SoapResponse
 
@@ -69,6 +71,9 @@ def answer_submission(request: SoapRequest, *, transaction: str, response_action
     except NotASubmission as exc:
         raise faults.sender(f"{transaction}: {exc}.") from None
     try:
+        if not administrative:
+            # An update (ITI-57) by the Document Administrator restates the source's own IDs.
+            refuse_foreign_sources(request, submission, transaction=transaction)
         warnings = service(submission=submission, source=source, source_host=request.remote_addr,
                            destination=destination)
     except RegistryErrors as refused:
@@ -94,6 +99,19 @@ def refuse_unless_administrator(request: SoapRequest, *, transaction: str) -> No
         raise errors.error(errors.AUTHORIZATION, f"organisation {code!r} may not update or remove "
                            "documents; the exchange's operators grant it on the organisation's page",
                            f"{transaction} {TRANSACTIONS[transaction]}")
+
+
+def refuse_foreign_sources(request: SoapRequest, submission: Submission, *, transaction: str) -> None:
+    """Raise RegistryErrors (ebRS AuthorizationException) when an organisation authenticated by
+    its certificate submits under another organisation's patient IDs; the attempt is a Security
+    Alert (DCM CID 403 Use of Restricted Function) besides the refused Import."""
+    refused = foreign_source_patients(submission=submission, organisation=request.organisation_code)
+    if not refused:
+        return
+    not_theirs(transaction=transaction, organisation=request.organisation_code,
+               performer=Peer(user_id=request.addressing.reply_to or ANONYMOUS, host=request.remote_addr),
+               detail=refused[0].context)
+    raise RegistryErrors(refused)
 
 
 def _loopback(address: str) -> bool:

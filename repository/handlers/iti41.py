@@ -20,6 +20,7 @@ from registry.ebrim.namespaces import LCM
 from registry.ebrim.read import NotASubmission, read_submission
 from registry.ebrim.response import registry_response
 from registry.errors import RegistryError, RegistryErrors
+from registry.handlers.submission import refuse_foreign_sources
 from registry.metadata import Submission
 from repository import errors, services
 from repository.handlers.wire import ANONYMOUS, SERIOUS_FAILURE, X, content_of, metadata_complete
@@ -50,6 +51,7 @@ def provide_and_register_document_set(request: SoapRequest) -> SoapResponse:
             submission = read_submission(submit)
         except NotASubmission as exc:
             raise faults.sender(f"ITI-41: {exc}.") from None
+        refuse_foreign_sources(request, submission, transaction=transaction)
         inspections = documents_inspect(
             [(entry, paths[sent]) for entry in submission.documents
              if (sent := entry.symbolic_id or entry.entry_uuid) in paths])

@@ -144,12 +144,24 @@ def live(node: Node, db: None) -> Iterator[LiveExchange]:
                        fhir=SyncFHIRClient(f"{node.url}/fhir", authorization=f"Bearer {token}"))
 
 
-def iti104_feed(live: LiveExchange, oid: str, value: str, *, family: str, given: str) -> dict[str, Any]:
-    """ITI-104 add: a conditional update of the Patient by the hospital's identifier."""
+def live_client(live: LiveExchange, code: str) -> SyncFHIRClient:
+    """fhirpy for another organisation of the demo domain (`hospb`), with a token of its own."""
+    registered = register_client(code=code)
+    answer = live.http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                            auth=(registered.client_id, registered.client_secret))
+    assert answer.status_code == 200, answer.text
+    return SyncFHIRClient(f"{live.node.url}/fhir", authorization=f"Bearer {answer.json()['access_token']}")
+
+
+def iti104_feed(live: LiveExchange, oid: str, value: str, *, family: str, given: str,
+                client: SyncFHIRClient | None = None) -> dict[str, Any]:
+    """ITI-104 add: a conditional update of the Patient by the hospital's identifier, by hospital
+    A's client unless `client` is another's (a source feeds its own domain, ITI TF-2 3.104.4.1.3)."""
+    fhir = client or live.fhir
     body = {"resourceType": "Patient", "identifier": [{"system": f"urn:oid:{oid}", "value": value}],
             "name": [{"family": family, "given": [given]}], "gender": "female", "birthDate": "1980-02-29"}
-    patient = live.fhir.resources("Patient").search(identifier=f"urn:oid:{oid}|{value}").update(
-        live.fhir.resource("Patient", **body))
+    patient = fhir.resources("Patient").search(identifier=f"urn:oid:{oid}|{value}").update(
+        fhir.resource("Patient", **body))
     resource = patient[0] if isinstance(patient, tuple) else patient
     data: dict[str, Any] = resource.serialize()
     fhir_valid(data)

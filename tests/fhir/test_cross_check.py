@@ -19,7 +19,7 @@ from registry.ebrim.namespaces import SUCCESS
 from tests.conftest import needs_node
 from tests.empi.messages import qbp
 from tests.fhir.bundles import mhd_bundle
-from tests.fhir.conftest import LiveExchange, fhir_valid, iti104_feed
+from tests.fhir.conftest import LiveExchange, fhir_valid, iti104_feed, live_client
 from tests.mllp.client import connect, exchange
 from tests.registry.factories import ids_in, query_schema, stored_query
 from tests.registry.submissions import AFFINITY, CHIP_MOORE, fresh_oid
@@ -67,7 +67,7 @@ def test_a_document_published_over_soap_is_found_and_retrieved_over_fhir(live: L
 
 def test_a_patient_fed_over_iti104_is_answered_by_pix_v2(live: LiveExchange) -> None:
     iti104_feed(live, HOSPITAL_A, "A-4711", family="Fischer", given="Anna")
-    iti104_feed(live, HOSPITAL_B, "B-0815", family="Fischer", given="Anna")
+    iti104_feed(live, HOSPITAL_B, "B-0815", family="Fischer", given="Anna", client=live_client(live, "hospb"))
     with connect(live.node.mllp_port) as sock:
         reply = exchange(sock, qbp(f"A-4711^^^HOSPA&{HOSPITAL_A}&ISO", domains=f"^^^HOSPB&{HOSPITAL_B}&ISO"))
     text = reply.decode()

@@ -158,3 +158,21 @@ def test_deleting_a_survivor_takes_the_identifiers_merged_into_it(domain: None, 
     assert feed(fhir, HOSPITAL_A, "A124", merge).status_code == 200
     assert fhir.delete(f"/fhir/Patient?identifier={HOSPITAL_A}|A123").status_code == 204
     assert not PatientRecord.objects.filter(identifier__in=["A123", "A124"]).exists()
+
+
+def test_hospital_b_feeding_or_deleting_under_hospital_a_s_authority_is_403_and_an_alert(
+        domain: None, fhir_client_factory: Any) -> None:
+    """The client's organisation owns hospital B's authority and feeds under it only (ITI TF-2
+    3.104.4.1.3); a revision or withdrawal of A's patient would change A's records."""
+    hospital_b = fhir_client_factory(code="hospb")
+
+    theirs = feed(hospital_b, HOSPITAL_A, "A123", jane(HOSPITAL_A, "A123"))
+    removed = hospital_b.delete(f"/fhir/Patient?identifier={HOSPITAL_A}|A123")
+    own = feed(hospital_b, HOSPITAL_B, "B777", jane(HOSPITAL_B, "B777"))
+
+    assert (theirs.status_code, removed.status_code, own.status_code) == (403, 403, 201)
+    assert theirs.json()["issue"][0]["code"] == "forbidden"
+    assert list(PatientRecord.objects.values_list("identifier", flat=True)) == ["B777"]
+    alerts = [str(a.record) for a in AuditEvent.objects.filter(event_id="110113", organisation="hospb")]
+    assert len(alerts) == 2 and all("ITI-104 from organisation hospb" in text for text in alerts)
+    assert AuditEvent.objects.filter(transaction="ITI-104", outcome=4).count() == 2

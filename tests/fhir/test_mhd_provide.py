@@ -435,3 +435,31 @@ def test_an_entry_uuid_the_source_chose_is_kept_as_the_document_reference_id(fhi
 
     assert answer.json()["entry"][1]["response"]["location"].endswith(f"/DocumentReference/{chosen}")
     assert models.DocumentEntry.objects.filter(entry_uuid=f"urn:uuid:{chosen}").exists()
+
+
+def test_hospital_b_providing_under_hospital_a_s_mrn_is_403_an_alert_and_nothing_stored(
+        fhir_client_factory: Any, document_store: Path) -> None:
+    """The OAuth client's organisation submits under its own patient IDs only (ITI TF-3
+    4.2.3.2.23 sourcePatientId): hospital B naming hospital A's MRN would file the report as A's."""
+    from organisations.models import AssigningAuthority, Organisation
+
+    hospital_a = Organisation.objects.create(code="hosp-a", name="Hospital A")
+    AssigningAuthority.objects.create(organisation=hospital_a, namespace_id="HOSPA",
+                                      universal_id=HOSPITAL_A_ROOT, universal_id_type="ISO")
+    hospital_b = fhir_client_factory(code="hosp-b")
+    AssigningAuthority.objects.create(organisation=Organisation.objects.get(code="hosp-b"),
+                                      namespace_id="HOSPB", universal_id="1.3.6.1.4.1.21367.13.20.2000",
+                                      universal_id_type="ISO")
+
+    answer = hospital_b.post("/fhir", provide_bundle(REPORT))
+
+    assert answer.status_code == 403, answer.content
+    issue = answer.json()["issue"][0]
+    assert issue["code"] == "forbidden"
+    assert issue["expression"] == ["DocumentReference.context.sourcePatientInfo"]
+    assert counts() == (0, 0, 0, 0)
+    assert stored_files(document_store) == []
+    assert AuditEvent.objects.filter(transaction="ITI-65", outcome=8, organisation="hosp-b").count() == 1
+    alert = AuditEvent.objects.get(event_id="110113", organisation="hosp-b")
+    assert "ITI-65 from organisation hosp-b" in str(alert.record)
+    assert fhir_client_factory(code="hosp-a").post("/fhir", provide_bundle(REPORT)).status_code == 200

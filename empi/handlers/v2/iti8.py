@@ -7,7 +7,8 @@ from typing import Any
 from django.db import transaction
 
 from audit import services as audit
-from audit.events import USE_OF_RESTRICTED_FUNCTION, Peer, patient_record, security_alert, this_node
+from audit.edges import not_theirs
+from audit.events import Peer, patient_record, this_node
 from empi import services
 from empi.errors import EmpiError, UnknownRecord
 from empi.handlers.v2.wire import (
@@ -80,12 +81,9 @@ def _refuse(header: Header, error: AckError, *, action: str, alert: bool = False
             transaction=TRANSACTION, action=action, sender=Peer(user_id=_source(header)),
             receiver=this_node(services.RECEIVER), patient_ids=[], message_id=header.control_id,
             outcome=4, outcome_description=f"{error.condition.code} {error.condition.text}"))
-        if alert:
-            # Feeding another organisation's patients is no malformed message: it is refused
-            # as a use of a function the peer is not allowed (DCM CID 403).
-            audit.record(security_alert(
-                type_code=USE_OF_RESTRICTED_FUNCTION, outcome=4, performer=Peer(user_id=_source(header)),
-                description=f"ITI-8 from organisation {peer_organisation()}: {error.user_message}"))
+    if alert:
+        not_theirs(transaction=TRANSACTION, performer=Peer(user_id=_source(header)),
+                   organisation=peer_organisation(), detail=error.user_message)
     return build_ack(header, AckCode.ERROR, error)
 
 

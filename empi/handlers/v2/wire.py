@@ -17,6 +17,7 @@ from mllp.codes import (
 from mllp.message import Header
 from mllp.peer import peer_organisation
 from organisations.models import AssigningAuthority
+from organisations.selectors import foreign_authorities
 
 # HL7 table 0357; ITI TF-2a 3.9.4.2.2.6 answers an unknown domain with it.
 UNKNOWN_KEY_IDENTIFIER = ErrorCondition("204", "Unknown key identifier")
@@ -186,19 +187,15 @@ def peer_name(application: str, facility: str) -> str:
     return f"{application}|{facility}"
 
 
-def own_identifiers(reader: Reader, segment: list[str], number: int
+def own_identifiers(reader: Reader, segment: list[str], number: int, *, affinity: bool = False
                     ) -> list[tuple[AssigningAuthority, str]]:
     """known_identifiers, held to the peer's own assigning authorities when the connection is
-    authenticated (ITI TF-2 3.19: the certificate says which organisation feeds; a source feeds
-    its own domain, ITI TF-2a 3.8.4.1.3). Raises NotTheirs, a 204, for another's authority."""
+    authenticated (organisations.selectors.foreign_authorities). Raises NotTheirs, a 204, for
+    another's authority; with `affinity`, enterprise IDs pass too."""
     found = known_identifiers(reader, segment, number)
-    organisation = peer_organisation()
-    if organisation:
-        theirs = set(AssigningAuthority.objects.filter(organisation__code=organisation)
-                     .values_list("pk", flat=True))
-        if any(authority.pk not in theirs for authority, _ in found):
-            name = segment[0]
-            raise NotTheirs(AckError(UNKNOWN_KEY_IDENTIFIER, (name, "1", str(number), "1", "4"),
-                                     f"{name}-{number} names an assigning authority of another "
-                                     "organisation"))
+    if foreign_authorities(organisation=peer_organisation(), authorities=[a for a, _ in found],
+                           affinity=affinity):
+        name = segment[0]
+        raise NotTheirs(AckError(UNKNOWN_KEY_IDENTIFIER, (name, "1", str(number), "1", "4"),
+                                 f"{name}-{number} names an assigning authority of another organisation"))
     return found

@@ -7,6 +7,7 @@ from django.db import transaction
 from lxml import etree
 
 from audit import services as audit
+from audit.edges import not_theirs
 from audit.events import Peer, patient_record, this_node
 from empi import services
 from empi.errors import EmpiError, UnknownRecord
@@ -24,6 +25,8 @@ from empi.handlers.v3.wire import (
     read_transmission,
     response_wrapper,
 )
+from organisations.models import AssigningAuthority
+from organisations.selectors import foreign_authorities
 from soap import faults
 from soap.messages import SoapRequest, SoapResponse
 
@@ -55,8 +58,10 @@ def patient_registry_duplicates_resolved(request: SoapRequest) -> SoapResponse:
     wrapper = read_transmission(message)
     try:
         patient = _patient(message)
-        surviving = known_identifiers(patient.findall(q("id")), _PATIENT_LOCATION)[0]
-        subsumed = known_identifiers(message.findall(_PRIOR), _PRIOR_LOCATION)[0]
+        surviving = _own(request, known_identifiers(patient.findall(q("id")), _PATIENT_LOCATION),
+                         _PATIENT_LOCATION)[0]
+        subsumed = _own(request, known_identifiers(message.findall(_PRIOR), _PRIOR_LOCATION),
+                        _PRIOR_LOCATION)[0]
         person = patient.find(q("patientPerson"))
         services.person_merge(
             surviving_authority=surviving[0], surviving_identifier=surviving[1],
@@ -66,7 +71,7 @@ def patient_registry_duplicates_resolved(request: SoapRequest) -> SoapResponse:
             source_host=request.remote_addr, message_id=wrapper.message_id_text,
             transaction_name=TRANSACTION)
     except Malformed as problem:
-        return _refuse(request, wrapper, problem.detail, action="U")
+        return _refuse(request, wrapper, problem.detail, action="U", alert=isinstance(problem, NotTheirs))
     except UnknownRecord:
         return _refuse(request, wrapper, Detail(UNKNOWN_KEY_IDENTIFIER, "The patient of "
                                                 "priorRegisteredRole is not known", _PRIOR_LOCATION),
@@ -81,14 +86,15 @@ def _feed(request: SoapRequest, interaction: str, *, action: str) -> SoapRespons
     wrapper = read_transmission(message)
     try:
         patient = _patient(message)
-        identifiers = known_identifiers(patient.findall(q("id")), _PATIENT_LOCATION)
+        identifiers = _own(request, known_identifiers(patient.findall(q("id")), _PATIENT_LOCATION),
+                           _PATIENT_LOCATION)
         person = patient.find(q("patientPerson"))
         services.patient_feed(
             identifiers=identifiers, demographics=person_demographics(person), raw=raw_person(person),
             source=_source(request, wrapper), source_host=request.remote_addr,
             message_id=wrapper.message_id_text, transaction_name=TRANSACTION)
     except Malformed as problem:
-        return _refuse(request, wrapper, problem.detail, action=action)
+        return _refuse(request, wrapper, problem.detail, action=action, alert=isinstance(problem, NotTheirs))
     except EmpiError:
         return _refuse(request, wrapper, _not_configured(), action=action)
     return _answer(wrapper, "AA")
@@ -124,15 +130,33 @@ def _answer(wrapper: Transmission, type_code: str, details: list[Detail] | None 
                                               details=details or []))
 
 
-def _refuse(request: SoapRequest, wrapper: Transmission, detail: Detail, *, action: str) -> SoapResponse:
+class NotTheirs(Malformed):
+    """An organisation authenticated by its certificate naming another's assigning authority."""
+
+
+def _own(request: SoapRequest, found: list[tuple[AssigningAuthority, str]], location: str
+         ) -> list[tuple[AssigningAuthority, str]]:
+    """Over HTTPS the certificate's organisation feeds under its own authorities only (ITI TF-2
+    3.19, ITI TF-2b 3.44.4.1.3); another's is answered AE 204 as an unknown domain would be."""
+    if foreign_authorities(organisation=request.organisation_code, authorities=[a for a, _ in found]):
+        raise NotTheirs(Detail(UNKNOWN_KEY_IDENTIFIER, "The identifier names an assigning authority of "
+                               "another organisation", location))
+    return found
+
+
+def _refuse(request: SoapRequest, wrapper: Transmission, detail: Detail, *, action: str,
+            alert: bool = False) -> SoapResponse:
     """AE with the acknowledgementDetail, and the refusal audited in a transaction of its own."""
+    sender = Peer(user_id=_source(request, wrapper), host=request.remote_addr)
     with transaction.atomic():
         audit.record(patient_record(
-            transaction=TRANSACTION, action=action,
-            sender=Peer(user_id=_source(request, wrapper), host=request.remote_addr),
+            transaction=TRANSACTION, action=action, sender=sender,
             receiver=this_node(request.addressing.to or f"/{request.endpoint}"), patient_ids=[],
             message_id=wrapper.message_id_text, outcome=4,
             outcome_description=f"{detail.code} {detail.text}"))
+    if alert:
+        not_theirs(transaction=TRANSACTION, organisation=request.organisation_code, performer=sender,
+                   detail=f"{detail.text} ({detail.location})")
     return _answer(wrapper, "AE", [detail])
 
 

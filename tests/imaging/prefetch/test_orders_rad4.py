@@ -122,6 +122,33 @@ def test_an_unknown_assigning_authority_is_answered_ae(sites: Sites, router: Rou
     assert field(reply, "ERR", 3).startswith("204^")
 
 
+def test_over_tls_hospital_b_orders_for_its_own_mrn_and_not_for_hospital_as(
+        sites: Sites, router: Router, jane: tuple[Patient, list[str]]) -> None:  # noqa: F811
+    """The TLS listener hands the router the certificate's organisation (ITI TF-2 3.19): B's RIS
+    may order under B's MRNs, or the enterprise ID beside them, but an order under A's MRN would
+    move A's patient's studies to B's PACS."""
+    patient, _ = jane
+    a_cx4 = f"{sites.a_mrns.namespace_id}&{sites.a_mrns.universal_id}&ISO"
+    affinity = sites.affinity
+    both = (f"{patient.b_mrn}^^^HOSPB&1.3.6.1.4.1.21367.13.20.2000&ISO~{patient.enterprise_id}^^^"
+            f"{affinity.namespace_id}&{affinity.universal_id}&ISO")
+
+    theirs = router.respond(orm(mrn=patient.a_mrn, authority=a_cx4, control_id="X1"),
+                            organisation=sites.hospital_b.code).payload
+    own = router.respond(orm(mrn=patient.b_mrn, accession="ACC-OWN", control_id="X2"),
+                         organisation=sites.hospital_b.code).payload
+    with_enterprise_id = router.respond(
+        orm(mrn=both.split("^^^", 1)[0], authority=both.split("^^^", 1)[1], accession="ACC-EID",
+            control_id="X3"), organisation=sites.hospital_b.code).payload
+
+    assert (field(theirs, "MSA", 1), field(theirs, "ERR", 2)) == ("AE", "PID^1^3^1^4")
+    assert field(theirs, "ERR", 3).startswith("204^")
+    assert (field(own, "MSA", 1), field(with_enterprise_id, "MSA", 1)) == ("AA", "AA")
+    assert sorted(PrefetchJob.objects.values_list("order_reference", flat=True)) == ["ACC-EID", "ACC-OWN"]
+    alert = AuditEvent.objects.get(event_id="110113", organisation=sites.hospital_b.code)
+    assert "RAD-4 from organisation" in str(alert.record) and "another organisation" in str(alert.record)
+
+
 def test_an_order_from_a_site_without_a_destination_pacs_is_answered_ae(
         sites: Sites, router: Router, jane: tuple[Patient, list[str]]) -> None:  # noqa: F811
     patient, _ = jane
