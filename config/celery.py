@@ -34,6 +34,11 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         float(settings.AUDIT_VERIFY_SECONDS), sender.signature("audit.tasks.verify_audit_chain"),
         name="audit chain verification",
     )
+    # A prefetch job whose task message was lost is sent again (imaging.prefetch.services).
+    sender.add_periodic_task(
+        float(settings.PREFETCH_RESEND_SECONDS) / 3, sender.signature("imaging.prefetch.resend_stale_jobs"),
+        name="prefetch job resend",
+    )
     # ITI TF-2b 3.41.4.1.3, all or nothing: bytes of submissions whose process died are removed.
     sender.add_periodic_task(
         float(settings.REPOSITORY_ORPHAN_SECONDS) / 4, sender.signature("repository.tasks.remove_orphans"),

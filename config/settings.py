@@ -175,6 +175,10 @@ DICOM_MAX_PDU = env_int("DICOM_MAX_PDU", 131072)
 DICOM_MAX_PDU_LENGTH = env_int("DICOM_MAX_PDU_LENGTH", 262144)
 DICOM_MAX_ASSOCIATIONS = env_int("DICOM_MAX_ASSOCIATIONS", 32)
 DICOM_STORAGE_DIR = Path(env_str("DICOM_STORAGE_DIR", str(VAR_DIR / "dicom" / "incoming")))
+# An unfinished prefetch job that nothing has touched for this long has lost its task message (a
+# broker without persistence, or down when the job was created): it is sent again. Longer than
+# the longest wait between two runs (5 minutes of backoff) and a C-MOVE's silence (4 minutes).
+PREFETCH_RESEND_SECONDS = env_int("PREFETCH_RESEND_SECONDS", 900)
 
 # --- Document bytes (repository/store.py): files under var/documents/ by default;
 # STORAGE_URL=s3://bucket[/prefix]?endpoint_url=http://host:9000&region=us-east-1 for S3-compatible

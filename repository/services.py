@@ -5,6 +5,10 @@ then the registration, the Document rows, what inspectors index and the audit re
 one transaction. When that fails, the bytes written are removed at once; when the process dies
 in between, the orphan cleanup (repository.tasks) removes them later. No reader ever sees a
 Document row whose bytes are not complete, nor metadata whose document is missing.
+
+A database error at the commit leaves its outcome unknown: the server may have committed and
+the acknowledgement been lost with the connection. The bytes are then removed only once the
+database says no row names them; if it cannot say, the orphan cleanup decides later.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from audit import services as audit
 from audit.events import Peer, patient_record, this_node
@@ -70,10 +74,27 @@ def document_set_provide(*, submission: Submission, contents: Mapping[str, Conte
             raise registry_errors_of(errors.REPOSITORY_ERROR, "a concurrent submission stored a "
                                      "document under one of these uniqueIds first; nothing was "
                                      "stored") from None
-    except BaseException:
-        _discard(written)
+    except BaseException as failure:
+        if not (isinstance(failure, DatabaseError) and not isinstance(failure, IntegrityError)
+                and _rows_may_name(written)):
+            _discard(written)
         raise
     return warnings
+
+
+def _rows_may_name(keys: Sequence[str]) -> bool:
+    """Whether a Document row may name one of `keys` after a database error at the commit: asked
+    on a new connection; True when the database cannot answer (or the caller's own transaction
+    holds the broken connection)."""
+    if not keys:
+        return False
+    if connection.in_atomic_block:
+        return True
+    try:
+        connection.close()
+        return Document.objects.filter(key__in=list(keys)).exists()
+    except DatabaseError:
+        return True
 
 
 def _pairing(submission: Submission, contents: Mapping[str, Content]) -> list[RegistryError]:

@@ -7,6 +7,7 @@ looks for a row that is not there yet.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -96,6 +97,29 @@ def job_retry(*, job: PrefetchJob, actor: str) -> PrefetchJob:
             missing="", error="", started_at=None, finished_at=None)
         transaction.on_commit(lambda: _enqueue(job))
     return job
+
+
+def jobs_resend_stale(*, older_than_seconds: float) -> int:
+    """Send again the task of each unfinished job untouched for `older_than_seconds`: neither
+    the job row (each run, retry and wait writes it) nor any of its studies' move progress.
+
+    The job table is the truth, the broker only a delivery: a message lost with a broker that
+    does not persist, or never sent because the broker was down when the job committed, would
+    otherwise leave the job queued for ever. A message that was only late makes a second run,
+    which finds the job finished or resumes it (imaging.prefetch.ledger.job_start)."""
+    since = timezone.now() - timedelta(seconds=older_than_seconds)
+    stale = (PrefetchJob.objects.filter(status__in=(PrefetchJob.QUEUED, PrefetchJob.RUNNING),
+                                        updated_at__lt=since)
+             .exclude(studies__progress_at__gte=since).distinct())
+    resent = 0
+    for job in stale.order_by("priority", "pk"):
+        with transaction.atomic():
+            # Touched, so that the next sweep waits its turn again; skipped if a run touched it.
+            if PrefetchJob.objects.filter(pk=job.pk, updated_at=job.updated_at).update(
+                    updated_at=timezone.now()):
+                transaction.on_commit(lambda job=job: _enqueue(job))  # type: ignore[misc]
+                resent += 1
+    return resent
 
 
 def _enqueue(job: PrefetchJob) -> None:

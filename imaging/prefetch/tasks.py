@@ -81,3 +81,14 @@ def run_job(self: Task[Any, Any], job_id: int) -> str:
         return result.outcome.value
     logger.info("prefetch job %s: %s, next run in %d s", job_id, result.outcome.value, countdown)
     raise self.retry(countdown=countdown)
+
+
+@shared_task(name="imaging.prefetch.resend_stale_jobs")
+def resend_stale_jobs() -> int:
+    """The safety net under the broker: jobs whose task message was lost are sent again."""
+    from imaging.prefetch.services import jobs_resend_stale
+
+    resent = jobs_resend_stale(older_than_seconds=settings.PREFETCH_RESEND_SECONDS)
+    if resent:
+        logger.warning("%d prefetch jobs had lost their task message and were sent again", resent)
+    return resent
