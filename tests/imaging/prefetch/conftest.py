@@ -4,8 +4,9 @@ prefetch jobs the tests run."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -18,7 +19,9 @@ from imaging.prefetch import engine, services, tasks
 from imaging.prefetch.models import PrefetchJob
 from imaging.prefetch.types import PriorStudy
 from organisations.models import AssigningAuthority, Organisation
+from tests.conftest import ON_POSTGRES
 from tests.imaging.dicom.datasets import ct_image, part10_bytes
+from tests.servers.node import Node
 from tests.servers.orthanc import OrthancServer, start_orthanc
 from tests.servers.process import free_port
 
@@ -138,3 +141,25 @@ def a_job(exchange: Exchange, *studies: list[Dataset], priority: int = PrefetchJ
 def run(job: PrefetchJob) -> engine.RunResult:
     """One run of the job, as the worker's task makes it."""
     return engine.job_run(job_id=job.pk, dicom=tasks.DICOM, calling_ae=settings.DICOM_AE_TITLE)
+
+
+@pytest.fixture
+def node_of_its_own(tmp_path_factory: pytest.TempPathFactory, node_environment: dict[str, str]
+                    ) -> Iterator[Callable[..., Node]]:
+    """`node_of_its_own(name, broker_database=N, SETTING=value, ...)`: a node with settings of its
+    own and a broker no other node of the session consumes from (Redis database N, or a SQLite
+    file), so that its worker and beat see only this test's tasks. Stopped after the test."""
+    made: list[Node] = []
+
+    def make(name: str, *, broker_database: int, **settings: str) -> Node:
+        base = tmp_path_factory.mktemp(name)
+        if ON_POSTGRES:
+            broker = re.sub(r"/\d+$", f"/{broker_database}", node_environment["CELERY_BROKER_URL"])
+        else:
+            broker = f"sqla+sqlite:///{base / 'broker.sqlite3'}"
+        made.append(Node(base=base, env={**node_environment, "CELERY_BROKER_URL": broker, **settings}))
+        return made[-1]
+
+    yield make
+    for running in made:
+        running.stop()

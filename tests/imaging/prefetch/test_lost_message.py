@@ -5,11 +5,9 @@ worker then moves the study from hospital A's Orthanc to hospital B's, once."""
 from __future__ import annotations
 
 import json
-import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,28 +16,16 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from imaging.prefetch import services
 from imaging.prefetch.models import PrefetchJob, PrefetchStudy
-from tests.conftest import ON_POSTGRES
 from tests.imaging.prefetch.conftest import Exchange, Pacs, a_job, a_study, held, upload
 from tests.servers.node import Node
 
 RESEND_SECONDS = 3
 
 
-def own_broker(environment: dict[str, str], base: Path) -> dict[str, str]:
-    # A broker no other node of the session consumes from (Redis database 3, or a SQLite file).
-    if ON_POSTGRES:
-        return {"CELERY_BROKER_URL": re.sub(r"/\d+$", "/3", environment["CELERY_BROKER_URL"])}
-    return {"CELERY_BROKER_URL": f"sqla+sqlite:///{base / 'broker.sqlite3'}"}
-
-
 @pytest.fixture
-def resending_node(tmp_path_factory: pytest.TempPathFactory, node_environment: dict[str, str]
-                   ) -> Iterator[Node]:
-    base = tmp_path_factory.mktemp("resending-node")
-    running = Node(base=base, env={**node_environment, **own_broker(node_environment, base),
-                                   "PREFETCH_RESEND_SECONDS": str(RESEND_SECONDS)})
-    yield running
-    running.stop()
+def resending_node(node_of_its_own: Callable[..., Node]) -> Node:
+    return node_of_its_own("resending-node", broker_database=3,
+                           PREFETCH_RESEND_SECONDS=str(RESEND_SECONDS))
 
 
 @pytest.mark.integration
