@@ -9,7 +9,9 @@ store ends with ANALYZE, as `empi_link` does.
 
 BENCH_EMPI_STORED_RECORDS (default 100,000); EMPI_BENCH_MILLION=1 stores 1,000,000. FEEDS new
 records of another seed are then fed through services.record_feed in-process (no MLLP, no HL7
-parsing): p50 and p95, and the candidates a feed scored.
+parsing): p50 and p95, and the candidates a feed scored. A feed leaves out keys held by more than
+link.FEED_BLOCK_LIMIT records; what that costs is measured on RECALL_SAMPLE stored hospital B
+records: the share whose hospital A record (the same person) is still among their candidates.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ NAME = "EMPI feed with records stored"
 RECORDS = 1_000_000 if os.environ.get("EMPI_BENCH_MILLION") else int(
     os.environ.get("BENCH_EMPI_STORED_RECORDS", "100000"))
 CHUNK = 20_000
+RECALL_SAMPLE = 1_000
 
 
 def run() -> list[Row]:
@@ -40,14 +43,23 @@ def run() -> list[Row]:
         stored, seconds = (float(x) for x in printed.split()[-2:])
         printed = _manage(env, "shell", "-c",
                           f"from bench.bench_empi_stored import feeds; feeds({FEEDS})")
-        p50, p95, candidates = (float(x) for x in printed.split()[-3:])
+        p50, p95, candidates, sharing, largest = (float(x) for x in printed.split()[-5:])
+        printed = _manage(env, "shell", "-c",
+                          f"from bench.bench_empi_stored import recall; recall({RECALL_SAMPLE})")
+        capped, uncapped = (float(x) for x in printed.split()[-2:])
     size = f"{int(stored):,} records stored"
     return [
         Row(NAME, f"{size}: store", seconds, "s", "one person each; executemany, then ANALYZE"),
         Row(NAME, f"{size}: match-on-feed p50", p50, "ms",
             f"{FEEDS} new records, services.record_feed in-process, no MLLP"),
         Row(NAME, f"{size}: match-on-feed p95", p95, "ms", "goal p95 <= 20 ms with 1M persons"),
-        Row(NAME, f"{size}: candidates a feed scored, mean", candidates, "", "records sharing a key"),
+        Row(NAME, f"{size}: candidates a feed scored, mean", candidates, "",
+            "keys over the feed block limit left out"),
+        Row(NAME, f"{size}: candidates a feed scored, max", largest, "", ""),
+        Row(NAME, f"{size}: records sharing a key, mean", sharing, "", "no block limit"),
+        Row(NAME, f"{size}: blocking recall, feed block limit", capped, "%",
+            f"{RECALL_SAMPLE} stored B records: their A record among the candidates"),
+        Row(NAME, f"{size}: blocking recall, no limit", uncapped, "%", "the same records"),
     ]
 
 
@@ -96,25 +108,56 @@ def store(count: int) -> None:
 
 
 def feeds(count: int) -> None:
-    """Inside the node: feed `count` new people; print p50 and p95 in ms and the mean candidates."""
+    """Inside the node: feed `count` new people; print p50 and p95 in ms, the mean candidates a
+    feed scored and records sharing a key with it, and the most candidates a feed scored."""
     import statistics
 
-    from empi import services
+    from empi import selectors, services
     from empi.matching.blocking import blocking_keys
+    from empi.matching.link import FEED_BLOCK_LIMIT
     from empi.models import BlockingKey
     from organisations.models import AssigningAuthority
     from tests.empi.matching_people import two_hospitals
 
     hospital = AssigningAuthority.objects.get(universal_id=HOSPITAL_B)
     people, _ = two_hospitals(count, seed=777_777)
-    seconds, candidates = [], []
+    seconds, candidates, sharing = [], [], []
     for key, record in people[:count]:
-        keys = sorted(blocking_keys(record))
-        candidates.append(BlockingKey.objects.filter(key__in=keys).values("record").distinct().count())
+        keys = blocking_keys(record)
+        candidates.append(len(selectors.match_candidates(keys, block_limit=FEED_BLOCK_LIMIT)))
+        sharing.append(BlockingKey.objects.filter(key__in=sorted(keys)).values("record").distinct()
+                       .count())
         started = time.perf_counter()
         services.record_feed(authority=hospital, identifier=f"NEW{key}", demographics=record, raw={},
                              source="bench")
         seconds.append(time.perf_counter() - started)
     cuts = statistics.quantiles(seconds, n=100, method="inclusive")
-    print(f"{cuts[49] * 1000:.2f} {cuts[94] * 1000:.2f} {statistics.mean(candidates):.1f}",
+    print(f"{cuts[49] * 1000:.2f} {cuts[94] * 1000:.2f} {statistics.mean(candidates):.1f} "
+          f"{statistics.mean(sharing):.1f} {max(candidates)}", file=sys.stdout)
+
+
+def recall(count: int) -> None:
+    """Inside the node: of `count` stored hospital B records, the percentage whose hospital A
+    record is among their candidates, with the feed's block limit and without; printed."""
+    import random
+
+    from empi import selectors
+    from empi.matching.blocking import blocking_keys
+    from empi.matching.link import FEED_BLOCK_LIMIT
+    from empi.models import PatientRecord
+
+    # The stored B records only (B<key>), not the feeds' (NEW<key>).
+    b = list(PatientRecord.objects.filter(authority__universal_id=HOSPITAL_B, identifier__startswith="B")
+             .order_by("pk").values_list("pk", flat=True))
+    a = dict(PatientRecord.objects.filter(authority__universal_id=HOSPITAL_A)
+             .values_list("identifier", "pk"))
+    found = {FEED_BLOCK_LIMIT: 0, None: 0}
+    sample = random.Random(1).sample(b, min(count, len(b)))
+    for record in PatientRecord.objects.filter(pk__in=sample):
+        keys = blocking_keys(record.demographics())
+        for limit in found:
+            pks = {c.pk for c in selectors.match_candidates(keys, record=record, block_limit=limit)}
+            found[limit] += a["A" + record.identifier[1:]] in pks
+    print(f"{100 * found[FEED_BLOCK_LIMIT] / len(sample):.2f} {100 * found[None] / len(sample):.2f}",
           file=sys.stdout)
+

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 
 from empi.errors import NoAffinityDomain
-from empi.models import LinkEvent, PatientRecord, Person, ReviewItem
+from empi.matching.record import Demographics
+from empi.models import BlockingKey, LinkEvent, NotSamePerson, PatientRecord, Person, ReviewItem
 from organisations.models import AssigningAuthority
 from registry.selectors_patients import documents_count
 
@@ -49,6 +53,71 @@ def identifier_known(*, authority: AssigningAuthority, identifier: str) -> bool:
 
 def _enterprise_id(authority: AssigningAuthority, identifier: str) -> str:
     return f"{identifier}^^^&{authority.universal_id}&{authority.universal_id_type}"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A current record sharing a blocking key with a record being matched: what the matcher
+    reads of it, and what the feed needs to choose among candidates."""
+
+    pk: int
+    authority_id: int
+    person_id: int
+    demographics: Demographics
+
+
+_DEMOGRAPHICS = tuple(f.name for f in fields(Demographics))
+
+
+def match_candidates(keys: set[str], *, record: PatientRecord | None = None,
+                     block_limit: int | None = None) -> list[Candidate]:
+    """The current records holding one of `keys`, in id order: one narrow SELECT of the columns
+    the matcher reads, no model instances. `record`, being matched again, is left out, with the
+    records a steward said are a different person (never proposed again). A key held by more
+    than `block_limit` records is too unspecific to block on and is left out (link.FEED_BLOCK_LIMIT)."""
+    if not keys:
+        return []
+    marks = ", ".join(["%s"] * len(keys))
+    params: list[str | int] = [*sorted(keys)]
+    limit = again = ""
+    if block_limit is not None:
+        limit = _LARGE_KEYS.format(marks=marks)
+        params += [*sorted(keys), block_limit]
+    if record is not None:
+        again = _NOT_AGAIN
+        params += [record.pk, record.pk, record.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(_CANDIDATES.format(marks=marks, limit=limit, again=again), params)
+        rows = cursor.fetchall()
+    return [Candidate(pk=row[0], authority_id=row[1], person_id=row[2],
+                      demographics=_demographics(row[3:])) for row in rows]
+
+
+# Written out, not through the ORM: compiling the ORM's form of this query cost more than running
+# it. Every part goes through an index: blocking keys by key (counting a key's records reads the
+# index alone), records by id. Table and column names are the models' own (no user input).
+_CANDIDATES = (
+    f"SELECT r.id, r.authority_id, r.person_id, {', '.join(f'r.{f}' for f in _DEMOGRAPHICS)} "  # noqa: S608
+    f"FROM {PatientRecord._meta.db_table} r WHERE r.merged_into_id IS NULL AND r.id IN ("
+    f"SELECT record_id FROM {BlockingKey._meta.db_table} WHERE key IN ({{marks}}){{limit}})"
+    "{again} ORDER BY r.id")
+_LARGE_KEYS = (
+    f" AND key NOT IN (SELECT key FROM {BlockingKey._meta.db_table} WHERE key IN ({{marks}}) "  # noqa: S608
+    "GROUP BY key HAVING COUNT(*) > %s)")
+_NOT_AGAIN = (
+    f" AND r.id <> %s AND r.id NOT IN (SELECT second_id FROM {NotSamePerson._meta.db_table} "  # noqa: S608
+    f"WHERE first_id = %s) AND r.id NOT IN (SELECT first_id FROM {NotSamePerson._meta.db_table} "
+    "WHERE second_id = %s)")
+
+
+def _demographics(v: tuple[Any, ...]) -> Demographics:
+    """As PatientRecord.demographics(), from the columns in Demographics' order. other_family is
+    a JSON list: text in SQLite (almost always "[]"), decoded already by PostgreSQL's driver."""
+    values = dict(zip(_DEMOGRAPHICS, v, strict=True))
+    other = values.pop("other_family")
+    if isinstance(other, str):
+        other = json.loads(other) if other != "[]" else ()
+    return Demographics(**values, other_family=tuple(other or ()))
 
 
 def person_current(person: Person) -> Person:

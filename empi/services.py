@@ -7,7 +7,7 @@ A person the EMPI creates is made known to the registry in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -20,9 +20,9 @@ from audit import services as audit
 from audit.events import Peer, patient_record, this_node
 from empi.errors import UnknownRecord
 from empi.matching.blocking import blocking_keys
-from empi.matching.link import classify
+from empi.matching.link import FEED_BLOCK_LIMIT, best_exact, candidate_totals, classify
 from empi.matching.record import Demographics
-from empi.matching.score import Score, score_pair
+from empi.matching.score import Score
 from empi.matching.training import Parameters, parameters_prior
 from empi.models import (
     BlockingKey,
@@ -33,7 +33,7 @@ from empi.models import (
     Person,
     ReviewItem,
 )
-from empi.selectors import affinity_authority, person_current
+from empi.selectors import Candidate, affinity_authority, match_candidates, person_current
 from organisations.models import AssigningAuthority
 from registry import services as registry
 
@@ -287,27 +287,26 @@ def _match_new(authority: AssigningAuthority, identifier: str, demographics: Dem
     keys = blocking_keys(demographics)
     scored = _candidates_scored(demographics, keys)
     # A second record in the same authority is a duplicate MRN: a steward decides, never the feed.
-    linkable = [(score, other) for score, other in scored if other.authority_id != authority.pk]
-    best = linkable[0] if linkable else None
+    best = scored.best(lambda other: other.authority_id != authority.pk)
     if best is not None and _classify(best[0]) == "link":
         score, other = best
-        person = person_current(other.person)
+        person = _person_of(other)
         record = _record_create(authority, identifier, demographics, raw, person, keys=keys)
         _link_event(record, person, None, method=LinkEvent.AUTOMATIC, actor=source,
                     score=score.total, weights=score.weights, reason="matched on feed")
         return FeedResult(record=record, person=person, outcome="linked", created=True,
                           score=score.total, weights=dict(score.weights))
+    candidate = scored.best()
     person = _person_create()
     record = _record_create(authority, identifier, demographics, raw, person, keys=keys)
     _link_event(record, person, None, method=LinkEvent.AUTOMATIC, actor=source,
-                score=scored[0][0].total if scored else None, reason="no candidate linked")
+                score=candidate[0].total if candidate else None, reason="no candidate linked")
     review = None
-    candidate = scored[0] if scored else None
     # A candidate in the review band, or a duplicate MRN above the link threshold, waits for a steward.
     if candidate is not None and _classify(candidate[0]) != "new":
         score, other = candidate
-        review = ReviewItem.objects.create(record=record, candidate=person_current(other.person),
-                                           candidate_record=other, score=score.total,
+        review = ReviewItem.objects.create(record=record, candidate=_person_of(other),
+                                           candidate_record_id=other.pk, score=score.total,
                                            weights=dict(score.weights))
     return FeedResult(record=record, person=person, outcome="new", created=True,
                       score=candidate[0].total if candidate else None, review=review)
@@ -318,13 +317,13 @@ def _review_on_update(record: PatientRecord, demographics: Demographics,
     """An updated record scoring high against another person's record waits for a steward."""
     if ReviewItem.objects.filter(record=record, status=ReviewItem.OPEN).exists():
         return None
-    scored = [(score, other) for score, other in _candidates_scored(demographics, keys, record=record)
-              if other.person_id != record.person_id]
-    if not scored or _classify(scored[0][0]) == "new":
+    found = _candidates_scored(demographics, keys, record=record).best(
+        lambda other: other.person_id != record.person_id)
+    if found is None or _classify(found[0]) == "new":
         return None
-    score, other = scored[0]
-    return ReviewItem.objects.create(record=record, candidate=person_current(other.person),
-                                     candidate_record=other, score=score.total,
+    score, other = found
+    return ReviewItem.objects.create(record=record, candidate=_person_of(other),
+                                     candidate_record_id=other.pk, score=score.total,
                                      weights=dict(score.weights))
 
 
@@ -333,23 +332,36 @@ def _classify(score: Score) -> str:
                     review_threshold=settings.EMPI_REVIEW_THRESHOLD)
 
 
+@dataclass(frozen=True)
+class _Scored:
+    """A record's candidates with their totals: every candidate scored at once (the vectorised
+    scorer), then score_pair again for the few that can be best, so a feed decides as score_pair
+    on every candidate would, at a fraction of its cost."""
+
+    demographics: Demographics
+    candidates: list[Candidate]
+    totals: list[float]
+    parameters: Parameters
+
+    def best(self, keep: Callable[[Candidate], bool] | None = None) -> tuple[Score, Candidate] | None:
+        """The best-scoring candidate `keep` accepts (ties: the oldest record), with its Score."""
+        found = best_exact(self.demographics, [(c, c.demographics) for c in self.candidates],
+                           self.totals, self.parameters, keep=keep)
+        return None if found is None else (found[1], found[0])
+
+
+def _person_of(candidate: Candidate) -> Person:
+    """The candidate record's person, following merges: read only for a link or a review."""
+    return person_current(Person.objects.get(pk=candidate.person_id))
+
+
 def _candidates_scored(demographics: Demographics, keys: set[str], *,
-                       record: PatientRecord | None = None) -> list[tuple[Score, PatientRecord]]:
-    """Current records sharing a blocking key, scored, best first."""
-    if not keys:
-        return []
-    candidates = (PatientRecord.objects.select_related("person")
-                  .filter(merged_into__isnull=True, blocking_keys__key__in=sorted(keys)).distinct())
-    if record is not None:
-        # A pair a steward said are different people is never proposed again.
-        candidates = candidates.exclude(pk=record.pk).exclude(
-            pk__in=NotSamePerson.objects.filter(first=record).values("second")).exclude(
-            pk__in=NotSamePerson.objects.filter(second=record).values("first"))
+                       record: PatientRecord | None = None) -> _Scored:
+    """Current records sharing a blocking key held by at most FEED_BLOCK_LIMIT records, scored."""
+    candidates = match_candidates(keys, record=record, block_limit=FEED_BLOCK_LIMIT)
     parameters = parameters_active()
-    scored = [(score_pair(demographics, other.demographics(), parameters), other)
-              for other in candidates]
-    scored.sort(key=lambda pair: pair[0].total, reverse=True)
-    return scored
+    totals = candidate_totals(demographics, [c.demographics for c in candidates], parameters)
+    return _Scored(demographics, candidates, totals, parameters)
 
 
 def _enterprise_record(authority: AssigningAuthority, identifier: str, demographics: Demographics,

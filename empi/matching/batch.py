@@ -54,24 +54,18 @@ def _column(values: Sequence[str]) -> _Column:
     return _Column(codes, np.array(list(index), dtype=object))
 
 
-def _similarity(column: _Column, a: np.ndarray, b: np.ndarray, scorer: Any,
-                score_cutoff: int | None = None) -> np.ndarray:
-    if not len(a):
-        return np.zeros(0)
-    found: np.ndarray = cpdist(column.values[a], column.values[b], scorer=scorer,
-                               score_cutoff=score_cutoff, workers=-1, dtype=np.float64)
-    return found
-
-
-def _one_edit(column: _Column, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _similarity(column, a, b, DamerauLevenshtein.distance, score_cutoff=1) <= 1
-
-
 class Batch:
     """Records prepared once for scoring any number of pairs among them."""
 
-    def __init__(self, records: Sequence[Demographics]) -> None:
+    def __init__(self, records: Sequence[Demographics], *, workers: int = -1,
+                 one_to_many: bool = False) -> None:
+        """`workers`: rapidfuzz's threads for string similarities, -1 for one per core; a feed's
+        few hundred pairs take 1, threads costing more to start than they save. `one_to_many`:
+        the pairs scored are one record against many, so the same pairs of values recur (a town,
+        a given name) and each string similarity is computed once per distinct pair of values."""
         self.records = records
+        self.workers = workers
+        self.one_to_many = one_to_many
         # Given and family names share one numbering: the swapped-names test compares across them.
         names = _column([r.given for r in records] + [r.family for r in records])
         n = len(records)
@@ -91,6 +85,23 @@ class Batch:
         self.sex = np.fromiter(({"F": 0, "M": 1}.get(r.sex, -1) for r in records), dtype=np.int8,
                                count=n)
         self._nick: dict[tuple[int, int], bool] = {}
+
+    def _similarity(self, column: _Column, a: np.ndarray, b: np.ndarray, scorer: Any,
+                    score_cutoff: int | None = None) -> np.ndarray:
+        if not len(a):
+            return np.zeros(0)
+        inverse = None
+        if self.one_to_many:
+            pairs, inverse = np.unique(a.astype(np.int64) * len(column.values) + b,
+                                       return_inverse=True)
+            a, b = pairs // len(column.values), pairs % len(column.values)
+        found: np.ndarray = cpdist(column.values[a], column.values[b], scorer=scorer,
+                                   score_cutoff=score_cutoff, workers=self.workers,
+                                   dtype=np.float64)
+        return found if inverse is None else found[inverse.ravel()]
+
+    def _one_edit(self, column: _Column, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self._similarity(column, a, b, DamerauLevenshtein.distance, score_cutoff=1) <= 1
 
     # -- levels ----------------------------------------------------------------------------------
 
@@ -144,7 +155,7 @@ class Batch:
 
     def _fuzzy(self, ra: np.ndarray, rb: np.ndarray, *, nickname: bool) -> np.ndarray:
         """compare._fuzzy_name of two different names: nickname, JW >= 0.92, phonetic, JW >= 0.80."""
-        similarity = _similarity(self.names, ra, rb, JaroWinkler.similarity)
+        similarity = self._similarity(self.names, ra, rb, JaroWinkler.similarity)
         fuzzy = np.where(similarity >= 0.92, 3,
                          np.where(self.phonetic[ra] == self.phonetic[rb], 4,
                                   np.where(similarity >= 0.80, 5, 6))).astype(np.int8)
@@ -183,7 +194,7 @@ class Batch:
         ra, rb = a[rest], b[rest]
         same_year = self.year[ra] == self.year[rb]
         swap = same_year & (self.month[ra] == self.day[rb]) & (self.day[ra] == self.month[rb])
-        edit = _one_edit(self.cols["birth_date"], ra, rb)
+        edit = self._one_edit(self.cols["birth_date"], ra, rb)
         level[rest] = np.where(swap, 1, np.where(edit, 2, np.where(same_year, 3, 4)))
         return level
 
@@ -193,7 +204,7 @@ class Batch:
         present = (a != 0) & (b != 0)
         level[present & (a == b)] = 0
         rest = np.flatnonzero(present & (a != b))
-        level[rest] = np.where(_one_edit(column, a[rest], b[rest]), 1, 2)
+        level[rest] = np.where(self._one_edit(column, a[rest], b[rest]), 1, 2)
         return level
 
     def _text_level(self, column: _Column, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -202,7 +213,7 @@ class Batch:
         present = (a != 0) & (b != 0)
         level[present & (a == b)] = 0
         rest = np.flatnonzero(present & (a != b))
-        similarity = _similarity(column, a[rest], b[rest], JaroWinkler.similarity)
+        similarity = self._similarity(column, a[rest], b[rest], JaroWinkler.similarity)
         level[rest] = np.where(similarity >= 0.92, 1, np.where(similarity >= 0.80, 2, 3))
         return level
 
